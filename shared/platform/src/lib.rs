@@ -1,0 +1,19 @@
+//! What every service of the suite shares at run time: configuration from the environment,
+//! telemetry, W3C trace-context propagation, the gRPC server bootstrap, the mapping of errors to
+//! `tonic::Status`, the Postgres pool with SQLSTATE classification, and the caller's context.
+//!
+//! It holds no rule of data-protection law and knows no service: services depend on it, never the
+//! reverse.
+
+pub mod config;
+pub mod context;
+pub mod db;
+pub mod error;
+pub mod main_support;
+pub mod server;
+pub mod telemetry;
+pub mod trace_context;
+
+pub use config::{ConfigError, Env, ServiceConfig};
+pub use context::CallContext;
+pub use error::{ErrorCode, ServiceError, to_status};

@@ -1,0 +1,100 @@
+//! The body of every backend service's `main`: read the configuration, start telemetry, migrate,
+//! connect, bind, serve until SIGTERM. Failures end the process with one clear line on stderr and
+//! exit code 1 (2 for bad configuration), never a panic backtrace.
+
+use std::process::ExitCode;
+
+use sqlx::PgPool;
+use sqlx::migrate::Migrator;
+use tokio::net::TcpListener;
+use tonic::service::Routes;
+
+use crate::config::{Env, ServiceConfig};
+use crate::server::{Readiness, serve, shutdown_signal};
+use crate::{db, telemetry};
+
+/// What a backend service hands to [`run`].
+#[derive(Debug, Clone, Copy)]
+pub struct ServiceSpec {
+    /// Binary and telemetry name, e.g. `dps-consent`.
+    pub name: &'static str,
+    /// The service's embedded migrations.
+    pub migrator: &'static Migrator,
+    /// Builds the service's gRPC routes on a runtime pool.
+    pub routes: fn(PgPool) -> Routes,
+}
+
+const USAGE: &str = "usage: {name} [serve|migrate]\n  serve    migrate (unless DPS_MIGRATE_ON_START=false) and serve gRPC (default)\n  migrate  apply pending migrations as the schema owner and exit\nconfiguration: DPS_* environment variables, see the README";
+
+/// Runs a backend service's command line.
+pub async fn run(spec: ServiceSpec) -> ExitCode {
+    let command = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "serve".to_owned());
+    if !matches!(command.as_str(), "serve" | "migrate") {
+        eprintln!("{}", USAGE.replace("{name}", spec.name));
+        return if matches!(command.as_str(), "-h" | "--help" | "help") {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(2)
+        };
+    }
+    let config = match ServiceConfig::from_env(&Env::from_process()) {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("{}: {e}", spec.name);
+            return ExitCode::from(2);
+        }
+    };
+    let _telemetry = match telemetry::init(spec.name, &config.telemetry) {
+        Ok(guard) => guard,
+        Err(e) => {
+            eprintln!("{}: {e}", spec.name);
+            return ExitCode::FAILURE;
+        }
+    };
+    match serve_or_migrate(spec, &config, command == "migrate").await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!(error = %e, "exiting");
+            eprintln!("{}: {e}", spec.name);
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve_or_migrate(
+    spec: ServiceSpec,
+    config: &ServiceConfig,
+    migrate_only: bool,
+) -> Result<(), String> {
+    if migrate_only || config.migrate_on_start {
+        db::migrate(&config.migration_url, spec.migrator)
+            .await
+            .map_err(|e| e.to_string())?;
+        tracing::info!("migrations applied");
+        if migrate_only {
+            return Ok(());
+        }
+    }
+    let pool = db::connect(&config.database)
+        .await
+        .map_err(|e| e.to_string())?;
+    let listener = TcpListener::bind(config.listen_addr).await.map_err(|e| {
+        format!(
+            "cannot listen on {} (DPS_LISTEN_ADDR): {e}",
+            config.listen_addr
+        )
+    })?;
+    tracing::info!(addr = %config.listen_addr, "serving gRPC");
+    serve(
+        listener,
+        (spec.routes)(pool.clone()),
+        Readiness::Database(pool.clone()),
+        shutdown_signal(),
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+    pool.close().await;
+    Ok(())
+}
