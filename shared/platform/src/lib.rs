@@ -10,6 +10,7 @@ pub mod context;
 pub mod db;
 pub mod error;
 pub mod main_support;
+pub mod proto_time;
 pub mod server;
 pub mod telemetry;
 pub mod trace_context;

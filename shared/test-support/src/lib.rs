@@ -1,1 +1,15 @@
+//! Real parts for tests: a real Postgres with a fresh migrated database per test, services served
+//! on real sockets, clients that call as a given tenant, and capture of the spans a call produced.
+//!
+//! Postgres comes from, in order: `DATABASE_URL` (a role that may create roles and databases);
+//! a container (testcontainers) when a Docker engine answers; a throw-away cluster from the local
+//! Postgres binaries. With none of them, tests fail with a message saying what to install: they
+//! never skip. Dev-dependency only.
 
+mod postgres;
+mod servers;
+mod spans;
+
+pub use postgres::{TestDb, postgres_kind};
+pub use servers::{TestServer, caller, caller_with_roles, spawn};
+pub use spans::{SpanCapture, capture_spans};

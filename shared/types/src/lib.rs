@@ -211,3 +211,23 @@ impl Violations {
         }
     }
 }
+
+/// Prefixes each violation's field with the path of the message it sits in, e.g. `purpose`.
+pub fn prefixed(
+    path: &str,
+    violations: Vec<FieldViolation>,
+) -> impl Iterator<Item = FieldViolation> + use<'_> {
+    violations.into_iter().map(move |v| FieldViolation {
+        field: format!("{path}.{}", v.field),
+        ..v
+    })
+}
+
+/// One line listing every violation, for the status message: `purpose.display_name: required`.
+pub fn describe_violations(violations: &[FieldViolation]) -> String {
+    let parts: Vec<String> = violations
+        .iter()
+        .map(|v| format!("{}: {}", v.field, v.description))
+        .collect();
+    format!("invalid request: {}", parts.join("; "))
+}
