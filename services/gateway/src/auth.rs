@@ -1,0 +1,431 @@
+//! Bearer-token verification, and the development token issuer.
+//!
+//! `jsonwebtoken`'s defaults are unsafe for a gateway: each key gets its own `Validation` bound to
+//! that key's one algorithm (so an RSA public key can never be used as an HMAC secret), `exp`,
+//! `nbf`, `iss`, `aud` and `sub` are required, `nbf` is checked, and the leeway is explicit.
+//! Keys come only from our configuration, never from a token's `jku`, `jwk` or `x5u` header.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use dps_platform::CallContext;
+use dps_types::{CallerId, TenantId};
+use ed25519_dalek::SigningKey;
+use ed25519_dalek::pkcs8::{DecodePrivateKey as _, EncodePrivateKey as _};
+use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, JwkSet, KeyAlgorithm};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+
+/// Clock skew tolerated on `exp` and `nbf`.
+pub const LEEWAY_SECONDS: u64 = 30;
+
+/// The claims the suite reads from an access token.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Claims {
+    /// Issuer.
+    pub iss: String,
+    /// Audience.
+    pub aud: String,
+    /// The caller: a person or a platform's service account.
+    pub sub: String,
+    /// The subsidiary the caller acts for.
+    pub tenant: String,
+    /// The caller's roles (e.g. `dpo`, `staff`).
+    #[serde(default)]
+    pub roles: Vec<String>,
+    /// Issued at (seconds since the epoch).
+    pub iat: u64,
+    /// Not before.
+    pub nbf: u64,
+    /// Expires.
+    pub exp: u64,
+}
+
+/// Why a token was refused. Logged (and later audited); the caller only ever hears
+/// "missing or invalid credentials", so failures cannot be used as an oracle.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    /// No `authorization: Bearer …` metadata.
+    #[error("no bearer token")]
+    Missing,
+    /// The header has no `kid`, or one we do not know.
+    #[error("unknown or missing key id")]
+    UnknownKey,
+    /// Signature, algorithm, expiry, issuer, audience or a required claim failed.
+    #[error("token rejected: {0}")]
+    Rejected(String),
+    /// The tenant or subject claim is not a valid identifier.
+    #[error("token has an invalid tenant or subject claim")]
+    BadIdentity,
+}
+
+/// A key set could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    /// The file could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: String,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The content is not a usable key or key set.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// Verifies bearer tokens against a fixed set of public keys.
+pub struct Verifier {
+    keys: HashMap<String, (DecodingKey, Validation)>,
+}
+
+impl std::fmt::Debug for Verifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Verifier")
+            .field("kids", &self.keys.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+impl Verifier {
+    /// Loads a JWKS file.
+    pub fn from_jwks_file(path: &Path, issuer: &str, audience: &str) -> Result<Self, KeyError> {
+        let json = std::fs::read_to_string(path).map_err(|source| KeyError::Io {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Self::from_jwks(&json, issuer, audience)
+            .map_err(|e| KeyError::Invalid(format!("{}: {e}", path.display())))
+    }
+
+    /// Builds a verifier from a JWKS document. Keys without a `kid`, or of an algorithm other
+    /// than RS256, ES256 or EdDSA, are skipped; a set with no usable key is refused.
+    pub fn from_jwks(json: &str, issuer: &str, audience: &str) -> Result<Self, KeyError> {
+        let set: JwkSet = serde_json::from_str(json)
+            .map_err(|e| KeyError::Invalid(format!("not a JSON Web Key Set: {e}")))?;
+        let mut keys = HashMap::new();
+        for jwk in &set.keys {
+            let Some(kid) = jwk.common.key_id.clone() else {
+                tracing::warn!("skipping a key without kid");
+                continue;
+            };
+            let Some(algorithm) = pinned_algorithm(jwk.common.key_algorithm, &jwk.algorithm) else {
+                tracing::warn!(%kid, "skipping a key whose algorithm is not RS256, ES256 or EdDSA");
+                continue;
+            };
+            let key = DecodingKey::from_jwk(jwk)
+                .map_err(|e| KeyError::Invalid(format!("key {kid}: {e}")))?;
+            keys.insert(kid, (key, validation(algorithm, issuer, audience)));
+        }
+        if keys.is_empty() {
+            return Err(KeyError::Invalid(
+                "no usable key (RS256, ES256 or EdDSA with a kid)".into(),
+            ));
+        }
+        Ok(Self { keys })
+    }
+
+    /// Verifies a bearer token and returns the caller it proves.
+    pub fn verify(&self, token: &str) -> Result<CallContext, AuthError> {
+        let header =
+            jsonwebtoken::decode_header(token).map_err(|e| AuthError::Rejected(e.to_string()))?;
+        let (key, validation) = header
+            .kid
+            .as_deref()
+            .and_then(|kid| self.keys.get(kid))
+            .ok_or(AuthError::UnknownKey)?;
+        let data = jsonwebtoken::decode::<Claims>(token, key, validation)
+            .map_err(|e| AuthError::Rejected(e.to_string()))?;
+        let claims = data.claims;
+        Ok(CallContext {
+            tenant: TenantId::parse(&claims.tenant).map_err(|_| AuthError::BadIdentity)?,
+            caller: CallerId::parse(&claims.sub).map_err(|_| AuthError::BadIdentity)?,
+            roles: claims.roles,
+        })
+    }
+}
+
+/// The key's algorithm, only if it is one we accept and it matches the key's type.
+fn pinned_algorithm(
+    declared: Option<KeyAlgorithm>,
+    params: &AlgorithmParameters,
+) -> Option<Algorithm> {
+    let from_type = match params {
+        AlgorithmParameters::RSA(_) => Algorithm::RS256,
+        AlgorithmParameters::EllipticCurve(p) if p.curve == EllipticCurve::P256 => Algorithm::ES256,
+        AlgorithmParameters::OctetKeyPair(p) if p.curve == EllipticCurve::Ed25519 => {
+            Algorithm::EdDSA
+        }
+        _ => return None,
+    };
+    let declared = match declared {
+        None => return Some(from_type),
+        Some(KeyAlgorithm::RS256) => Algorithm::RS256,
+        Some(KeyAlgorithm::ES256) => Algorithm::ES256,
+        Some(KeyAlgorithm::EdDSA) => Algorithm::EdDSA,
+        Some(_) => return None,
+    };
+    (declared == from_type).then_some(from_type)
+}
+
+fn validation(algorithm: Algorithm, issuer: &str, audience: &str) -> Validation {
+    let mut validation = Validation::new(algorithm);
+    validation.set_issuer(&[issuer]);
+    validation.set_audience(&[audience]);
+    validation.set_required_spec_claims(&["exp", "nbf", "iss", "aud", "sub"]);
+    validation.validate_exp = true;
+    validation.validate_nbf = true;
+    validation.leeway = LEEWAY_SECONDS;
+    validation
+}
+
+/// Signs development tokens with a local Ed25519 key. Only in development mode: anyone who can
+/// read the key file can act as any tenant.
+pub struct DevIssuer {
+    key: EncodingKey,
+    public: [u8; 32],
+    kid: String,
+    issuer: String,
+    audience: String,
+}
+
+impl std::fmt::Debug for DevIssuer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DevIssuer")
+            .field("kid", &self.kid)
+            .finish_non_exhaustive()
+    }
+}
+
+impl DevIssuer {
+    /// Loads the key from `key_file`, creating it (mode 0600) when missing; without a file, a new
+    /// key for this process only.
+    pub fn load_or_create(
+        key_file: Option<&Path>,
+        issuer: &str,
+        audience: &str,
+    ) -> Result<Self, KeyError> {
+        let io = |path: &Path| {
+            let path = path.display().to_string();
+            move |source| KeyError::Io { path, source }
+        };
+        let signing = match key_file {
+            Some(path) if path.exists() => {
+                let pem = std::fs::read_to_string(path).map_err(io(path))?;
+                SigningKey::from_pkcs8_pem(&pem)
+                    .map_err(|e| KeyError::Invalid(format!("{}: {e}", path.display())))?
+            }
+            _ => {
+                let signing = SigningKey::generate(&mut rand_core::OsRng);
+                if let Some(path) = key_file {
+                    let pem = signing
+                        .to_pkcs8_pem(Default::default())
+                        .map_err(|e| KeyError::Invalid(e.to_string()))?;
+                    if let Some(dir) = path.parent() {
+                        std::fs::create_dir_all(dir).map_err(io(dir))?;
+                    }
+                    write_private(path, pem.as_bytes()).map_err(io(path))?;
+                }
+                signing
+            }
+        };
+        let der = signing
+            .to_pkcs8_der()
+            .map_err(|e| KeyError::Invalid(e.to_string()))?;
+        let public = signing.verifying_key().to_bytes();
+        Ok(Self {
+            key: EncodingKey::from_ed_der(der.as_bytes()),
+            kid: format!("dev-{}", &URL_SAFE_NO_PAD.encode(public)[..8]),
+            public,
+            issuer: issuer.to_owned(),
+            audience: audience.to_owned(),
+        })
+    }
+
+    /// The public key as a JWKS document.
+    pub fn jwks_json(&self) -> String {
+        serde_json::json!({ "keys": [{
+            "kty": "OKP", "crv": "Ed25519", "use": "sig", "alg": "EdDSA",
+            "kid": self.kid, "x": URL_SAFE_NO_PAD.encode(self.public),
+        }]})
+        .to_string()
+    }
+
+    /// A verifier for this issuer's tokens, through the same JWKS path as production.
+    pub fn verifier(&self) -> Verifier {
+        Verifier::from_jwks(&self.jwks_json(), &self.issuer, &self.audience)
+            .expect("our own JWKS is always valid")
+    }
+
+    /// A token for `subject` acting for `tenant` with `roles`, valid for `ttl_seconds`.
+    pub fn token(&self, tenant: &str, subject: &str, roles: &[&str], ttl_seconds: u64) -> String {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        let claims = Claims {
+            iss: self.issuer.clone(),
+            aud: self.audience.clone(),
+            sub: subject.to_owned(),
+            tenant: tenant.to_owned(),
+            roles: roles.iter().map(|r| (*r).to_owned()).collect(),
+            iat: now,
+            nbf: now,
+            exp: now + ttl_seconds,
+        };
+        let mut header = Header::new(Algorithm::EdDSA);
+        header.kid = Some(self.kid.clone());
+        header.typ = Some("at+jwt".into());
+        jsonwebtoken::encode(&header, &claims, &self.key)
+            .expect("signing with a valid Ed25519 key cannot fail")
+    }
+}
+
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write as _;
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
+    file.write_all(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn issuer() -> DevIssuer {
+        DevIssuer::load_or_create(None, "dps-dev", "dps-suite").expect("key")
+    }
+
+    #[test]
+    fn a_dev_token_proves_its_tenant_caller_and_roles() {
+        let issuer = issuer();
+        let context = issuer
+            .verifier()
+            .verify(&issuer.token("acme-north", "jane.dpo", &["dpo"], 60))
+            .expect("valid");
+        assert_eq!(context.tenant.as_str(), "acme-north");
+        assert_eq!(context.caller.as_str(), "jane.dpo");
+        assert_eq!(context.roles, ["dpo"]);
+    }
+
+    #[test]
+    fn another_key_issuer_or_audience_is_refused() {
+        let ours = issuer();
+        let theirs = issuer();
+        let token = theirs.token("acme-north", "x", &[], 60);
+        assert!(matches!(
+            ours.verifier().verify(&token),
+            Err(AuthError::UnknownKey)
+        ));
+        let wrong_aud = DevIssuer {
+            audience: "other".into(),
+            ..ours_clone(&ours)
+        };
+        assert!(matches!(
+            ours.verifier()
+                .verify(&wrong_aud.token("acme-north", "x", &[], 60)),
+            Err(AuthError::Rejected(_))
+        ));
+        let wrong_iss = DevIssuer {
+            issuer: "evil".into(),
+            ..ours_clone(&ours)
+        };
+        assert!(matches!(
+            ours.verifier()
+                .verify(&wrong_iss.token("acme-north", "x", &[], 60)),
+            Err(AuthError::Rejected(_))
+        ));
+    }
+
+    #[test]
+    fn expired_tokens_are_refused_beyond_the_leeway() {
+        let issuer = issuer();
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .expect("clock")
+            .as_secs();
+        let claims = Claims {
+            iss: "dps-dev".into(),
+            aud: "dps-suite".into(),
+            sub: "x".into(),
+            tenant: "acme-north".into(),
+            roles: vec![],
+            iat: now - 600,
+            nbf: now - 600,
+            exp: now - LEEWAY_SECONDS - 5,
+        };
+        let mut header = Header::new(Algorithm::EdDSA);
+        header.kid = Some(issuer.kid.clone());
+        let token = jsonwebtoken::encode(&header, &claims, &issuer.key).expect("sign");
+        assert!(matches!(
+            issuer.verifier().verify(&token),
+            Err(AuthError::Rejected(_))
+        ));
+    }
+
+    #[test]
+    fn unsigned_and_hmac_tokens_are_refused() {
+        let issuer = issuer();
+        let good = issuer.token("acme-north", "x", &[], 60);
+        let (_, rest) = good.split_once('.').expect("jwt");
+        let header = URL_SAFE_NO_PAD.encode(format!(r#"{{"alg":"none","kid":"{}"}}"#, issuer.kid));
+        let none = format!("{header}.{}.", rest.split_once('.').expect("jwt").0);
+        assert!(issuer.verifier().verify(&none).is_err());
+        // The public key used as an HMAC secret: the classic algorithm confusion.
+        let mut header = Header::new(Algorithm::HS256);
+        header.kid = Some(issuer.kid.clone());
+        let claims: Claims = jsonwebtoken::dangerous::insecure_decode(&good)
+            .expect("claims")
+            .claims;
+        let hmac =
+            jsonwebtoken::encode(&header, &claims, &EncodingKey::from_secret(&issuer.public))
+                .expect("sign");
+        assert!(matches!(
+            issuer.verifier().verify(&hmac),
+            Err(AuthError::Rejected(_))
+        ));
+    }
+
+    #[test]
+    fn a_key_file_is_created_once_and_reused() {
+        let dir = std::env::temp_dir().join(format!("dps-gw-key-{}", std::process::id()));
+        let path = dir.join("dev.pem");
+        let first = DevIssuer::load_or_create(Some(&path), "dps-dev", "dps-suite").expect("create");
+        let second = DevIssuer::load_or_create(Some(&path), "dps-dev", "dps-suite").expect("load");
+        assert_eq!(first.kid, second.kid);
+        let mode = std::os::unix::fs::PermissionsExt::mode(
+            &std::fs::metadata(&path).expect("meta").permissions(),
+        );
+        assert_eq!(mode & 0o777, 0o600);
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn a_key_set_without_usable_keys_is_refused() {
+        assert!(Verifier::from_jwks(r#"{"keys":[]}"#, "i", "a").is_err());
+        assert!(Verifier::from_jwks("not json", "i", "a").is_err());
+        let hmac = r#"{"keys":[{"kty":"oct","k":"c2VjcmV0","kid":"k1","alg":"HS256"}]}"#;
+        assert!(
+            Verifier::from_jwks(hmac, "i", "a").is_err(),
+            "symmetric keys are never accepted"
+        );
+    }
+
+    fn ours_clone(issuer: &DevIssuer) -> DevIssuer {
+        DevIssuer {
+            key: issuer.key.clone(),
+            public: issuer.public,
+            kid: issuer.kid.clone(),
+            issuer: issuer.issuer.clone(),
+            audience: issuer.audience.clone(),
+        }
+    }
+}

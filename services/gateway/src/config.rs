@@ -1,0 +1,188 @@
+//! Gateway settings.
+//!
+//! | variable | default | meaning |
+//! |---|---|---|
+//! | `DPS_LISTEN_ADDR` | `0.0.0.0:50051` | where callers connect |
+//! | `DPS_GATEWAY_MODE` | `production` | `development` signs its own tokens with a local key |
+//! | `DPS_GATEWAY_JWKS_FILE` | required in production | JSON Web Key Set of the identity provider |
+//! | `DPS_GATEWAY_ISSUER` | `dps-dev` in development, required in production | expected `iss` |
+//! | `DPS_GATEWAY_AUDIENCE` | `dps-suite` | expected `aud` |
+//! | `DPS_GATEWAY_DEV_KEY_FILE` | unset: a new key per start | development signing key (PKCS#8 PEM), created if missing |
+//! | `DPS_GATEWAY_{SUBJECT_REQUESTS,BREACHES,RETENTION,CONSENT}_URL` | required (standalone) | backend addresses |
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use dps_platform::{ConfigError, Env};
+
+/// How tokens are verified.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Mode {
+    /// A local Ed25519 key signs development tokens; never for real data.
+    Development {
+        /// Where the key is kept between runs; `None` for a new key each start.
+        key_file: Option<PathBuf>,
+    },
+    /// Tokens from the identity provider, verified with its published keys.
+    Production {
+        /// The provider's JWKS.
+        jwks_file: PathBuf,
+    },
+}
+
+/// Where each backend service listens.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Backends {
+    /// `dps.subject_requests.*`.
+    pub subject_requests: String,
+    /// `dps.breaches.*`.
+    pub breaches: String,
+    /// `dps.retention.*`.
+    pub retention: String,
+    /// `dps.consent.*`.
+    pub consent: String,
+}
+
+/// Everything the gateway reads from its environment.
+#[derive(Debug, Clone)]
+pub struct GatewayConfig {
+    /// Listen address.
+    pub listen_addr: SocketAddr,
+    /// Token verification.
+    pub mode: Mode,
+    /// Expected `iss`.
+    pub issuer: String,
+    /// Expected `aud`.
+    pub audience: String,
+}
+
+impl GatewayConfig {
+    /// Reads and checks the settings; production without a key set is refused here, at start-up.
+    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        let mode = match env
+            .get("DPS_GATEWAY_MODE")
+            .map(str::to_ascii_lowercase)
+            .as_deref()
+        {
+            None | Some("production") => {
+                if env.get("DPS_GATEWAY_JWKS_URL").is_some()
+                    && env.get("DPS_GATEWAY_JWKS_FILE").is_none()
+                {
+                    return Err(ConfigError::new(
+                        "DPS_GATEWAY_JWKS_URL",
+                        "fetching keys from a URL is not supported yet; download the key set and set DPS_GATEWAY_JWKS_FILE",
+                    ));
+                }
+                let jwks_file = env.get("DPS_GATEWAY_JWKS_FILE").ok_or_else(|| {
+                    ConfigError::new(
+                        "DPS_GATEWAY_JWKS_FILE",
+                        "production mode needs the identity provider's key set (or set DPS_GATEWAY_MODE=development for local use)",
+                    )
+                })?;
+                Mode::Production {
+                    jwks_file: PathBuf::from(jwks_file),
+                }
+            }
+            Some("development") => Mode::Development {
+                key_file: env.get("DPS_GATEWAY_DEV_KEY_FILE").map(PathBuf::from),
+            },
+            Some(other) => {
+                return Err(ConfigError::new(
+                    "DPS_GATEWAY_MODE",
+                    format!("expected production or development, got {other:?}"),
+                ));
+            }
+        };
+        let issuer = match (&mode, env.get("DPS_GATEWAY_ISSUER")) {
+            (_, Some(issuer)) => issuer.to_owned(),
+            (Mode::Development { .. }, None) => "dps-dev".to_owned(),
+            (Mode::Production { .. }, None) => {
+                return Err(ConfigError::new(
+                    "DPS_GATEWAY_ISSUER",
+                    "production mode needs the expected token issuer",
+                ));
+            }
+        };
+        Ok(Self {
+            listen_addr: env
+                .parse_or("DPS_LISTEN_ADDR", SocketAddr::from(([0, 0, 0, 0], 50051)))?,
+            mode,
+            issuer,
+            audience: env
+                .get("DPS_GATEWAY_AUDIENCE")
+                .unwrap_or("dps-suite")
+                .to_owned(),
+        })
+    }
+}
+
+impl Backends {
+    /// Reads the backend addresses of a standalone gateway.
+    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        let url = |var: &str| {
+            let value = env.get(var).ok_or_else(|| {
+                ConfigError::new(var, "not set: the gateway needs every backend's address")
+            })?;
+            if value.starts_with("http://") || value.starts_with("https://") {
+                Ok(value.to_owned())
+            } else {
+                Err(ConfigError::new(
+                    var,
+                    format!("expected http://host:port, got {value:?}"),
+                ))
+            }
+        };
+        Ok(Self {
+            subject_requests: url("DPS_GATEWAY_SUBJECT_REQUESTS_URL")?,
+            breaches: url("DPS_GATEWAY_BREACHES_URL")?,
+            retention: url("DPS_GATEWAY_RETENTION_URL")?,
+            consent: url("DPS_GATEWAY_CONSENT_URL")?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn production_is_the_default_and_refuses_to_start_without_keys() {
+        let err = GatewayConfig::from_env(&Env::default()).expect_err("no keys");
+        assert_eq!(err.var, "DPS_GATEWAY_JWKS_FILE");
+        let env = Env::from_pairs([("DPS_GATEWAY_JWKS_FILE", "/etc/dps/jwks.json")]);
+        assert_eq!(
+            GatewayConfig::from_env(&env).expect_err("no issuer").var,
+            "DPS_GATEWAY_ISSUER"
+        );
+    }
+
+    #[test]
+    fn development_mode_needs_nothing_else() {
+        let cfg = GatewayConfig::from_env(&Env::from_pairs([("DPS_GATEWAY_MODE", "development")]))
+            .expect("valid");
+        assert_eq!(cfg.mode, Mode::Development { key_file: None });
+        assert_eq!(
+            (cfg.issuer.as_str(), cfg.audience.as_str()),
+            ("dps-dev", "dps-suite")
+        );
+    }
+
+    #[test]
+    fn an_unknown_mode_is_refused() {
+        let err = GatewayConfig::from_env(&Env::from_pairs([("DPS_GATEWAY_MODE", "dev")]))
+            .expect_err("unknown");
+        assert_eq!(err.var, "DPS_GATEWAY_MODE");
+    }
+
+    #[test]
+    fn backend_addresses_must_be_urls() {
+        let env = Env::from_pairs([
+            ("DPS_GATEWAY_SUBJECT_REQUESTS_URL", "http://sr:50051"),
+            ("DPS_GATEWAY_BREACHES_URL", "breaches:50051"),
+        ]);
+        assert_eq!(
+            Backends::from_env(&env).expect_err("bad").var,
+            "DPS_GATEWAY_BREACHES_URL"
+        );
+    }
+}
