@@ -1,0 +1,45 @@
+# Thin targets over cargo; CI (.ci/run) calls the same ones.
+.DEFAULT_GOAL := help
+SHELL := bash
+
+# `make run` starts the suite in development mode on an embedded Postgres kept in .dev/.
+DPS_GATEWAY_MODE ?= development
+DPS_GATEWAY_DEV_KEY_FILE ?= .dev/dev-signing-key.pem
+export DPS_GATEWAY_MODE DPS_GATEWAY_DEV_KEY_FILE
+
+BUF := node_modules/.bin/buf
+
+.PHONY: help run test lint check fix build buf
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+
+run: ## Start the whole suite (gateway on 127.0.0.1:50051) on an embedded Postgres, or on DATABASE_URL
+	cargo run --quiet -p dps-suite --bin dps-suite
+
+test: ## Run every test (needs Postgres binaries, a Docker engine, or DATABASE_URL)
+	cargo test --workspace --no-fail-fast
+
+build: ## Build every crate
+	cargo build --workspace
+
+lint: $(BUF) ## fmt, clippy, buf lint and the house grep lints
+	cargo fmt --all --check
+	cargo clippy --workspace --all-targets -- -D warnings
+	cd proto && ../$(BUF) lint && ../$(BUF) format -d --exit-code
+	@# Domain code knows no transport, storage or runtime.
+	@! grep -rnE '\b(sqlx|tonic|tokio)::' services/*/src/domain/ || { echo "domain code must not use sqlx, tonic or tokio"; exit 1; }
+	@# Every table is schema-qualified, so who touches whose tables is a grep.
+	@! grep -rnP '\b(FROM|INTO|UPDATE|JOIN)\s+(?![a-z_]+\.)[a-z_]+\b(?!\()' services/*/src/store/ || { echo "qualify table names with the service's schema"; exit 1; }
+
+check: lint ## Alias of lint
+
+fix: ## Format and apply clippy's suggestions
+	cargo fmt --all
+	cargo clippy --workspace --all-targets --fix --allow-dirty --allow-staged
+
+$(BUF): package.json
+	npm install --no-audit --no-fund
+	@touch $(BUF)
+
+buf: $(BUF) ## Install buf from npm
