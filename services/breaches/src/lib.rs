@@ -1,1 +1,28 @@
+//! The breaches service: the incident and breach register, with occurrence, discovery and
+//! awareness times kept apart; later assessments and notifications (DESIGN §3.2).
+//!
+//! It owns the `breaches` schema and nothing else: it never reads another service's tables and
+//! asks other services over gRPC. Domain rules live in [`domain`], SQL in [`store`], the gRPC
+//! surface in [`grpc`].
 
+pub mod domain;
+pub mod grpc;
+pub mod store;
+
+use sqlx::PgPool;
+use tonic::service::Routes;
+
+/// The service's migrations (schema `breaches`, table `breaches._sqlx_migrations`).
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!();
+
+/// The service's gRPC routes on a runtime pool.
+pub fn routes(pool: PgPool) -> Routes {
+    Routes::new(grpc::server(store::Store::new(pool)))
+}
+
+/// What `main` and the all-in-one binary need to run this service.
+pub const SPEC: dps_platform::main_support::ServiceSpec = dps_platform::main_support::ServiceSpec {
+    name: "dps-breaches",
+    migrator: &MIGRATOR,
+    routes,
+};

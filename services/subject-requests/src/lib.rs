@@ -1,1 +1,28 @@
+//! The subject-requests service: requests by individuals to exercise their data-protection
+//! rights, recorded as received; later deadlines, extensions and responses (DESIGN §3.1).
+//!
+//! It owns the `subject_requests` schema and nothing else: it never reads another service's
+//! tables and asks other services over gRPC. Domain rules live in [`domain`], SQL in [`store`],
+//! the gRPC surface in [`grpc`].
 
+pub mod domain;
+pub mod grpc;
+pub mod store;
+
+use sqlx::PgPool;
+use tonic::service::Routes;
+
+/// The service's migrations (schema `subject_requests`, table `subject_requests._sqlx_migrations`).
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!();
+
+/// The service's gRPC routes on a runtime pool.
+pub fn routes(pool: PgPool) -> Routes {
+    Routes::new(grpc::server(store::Store::new(pool)))
+}
+
+/// What `main` and the all-in-one binary need to run this service.
+pub const SPEC: dps_platform::main_support::ServiceSpec = dps_platform::main_support::ServiceSpec {
+    name: "dps-subject-requests",
+    migrator: &MIGRATOR,
+    routes,
+};

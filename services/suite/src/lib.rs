@@ -1,1 +1,217 @@
+//! All five services in one process against one database, each in its own schema: the embedded
+//! default that `make run` starts, and a real deployment for a small provider.
+//!
+//! Each backend still serves on its own loopback socket and the gateway forwards to them over
+//! gRPC, exactly as in a distributed deployment, so the two cannot drift apart.
 
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use dps_gateway::{Backends, GatewayConfig, Verifier};
+use dps_platform::db::{self, DbConfig};
+use dps_platform::main_support::ServiceSpec;
+use dps_platform::server::{Readiness, serve};
+use dps_platform::telemetry::TelemetryConfig;
+use dps_platform::{ConfigError, Env};
+use dps_types::Masked;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+/// The backend services, in the order they are started.
+pub const SERVICES: [ServiceSpec; 4] = [
+    dps_subject_requests::SPEC,
+    dps_breaches::SPEC,
+    dps_retention::SPEC,
+    dps_consent::SPEC,
+];
+
+/// Where the suite's data lives.
+#[derive(Debug, Clone)]
+pub enum Database {
+    /// A Postgres managed elsewhere (`DPS_DATABASE_URL` or `DATABASE_URL`).
+    External {
+        /// Runtime role.
+        runtime: DbConfig,
+        /// Schema owner, for migrations (`DPS_MIGRATION_DATABASE_URL`, else the runtime URL).
+        migration_url: Masked<String>,
+    },
+    /// A local cluster kept in `DPS_DATA_DIR/postgres` (default `.dev/postgres`).
+    Embedded {
+        /// `DPS_DATA_DIR`.
+        data_dir: PathBuf,
+    },
+}
+
+/// The suite's settings: `DPS_SUITE_LISTEN_ADDR` (default `127.0.0.1:50051`) for the gateway,
+/// the database as above, the gateway's `DPS_GATEWAY_*` settings and telemetry.
+#[derive(Debug, Clone)]
+pub struct SuiteConfig {
+    /// Where the gateway listens.
+    pub gateway_addr: SocketAddr,
+    /// Where the data lives.
+    pub database: Database,
+    /// Token verification.
+    pub gateway: GatewayConfig,
+    /// Logs and traces.
+    pub telemetry: TelemetryConfig,
+}
+
+impl SuiteConfig {
+    /// Reads the settings.
+    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        let external = env
+            .get("DPS_DATABASE_URL")
+            .or_else(|| env.get("DATABASE_URL"))
+            .is_some();
+        let database = if external {
+            let runtime = DbConfig::from_env(env)?;
+            let migration_url = env
+                .get("DPS_MIGRATION_DATABASE_URL")
+                .map_or_else(|| runtime.url.clone(), |u| Masked::new(u.to_owned()));
+            Database::External {
+                runtime,
+                migration_url,
+            }
+        } else {
+            Database::Embedded {
+                data_dir: PathBuf::from(env.get("DPS_DATA_DIR").unwrap_or(".dev")),
+            }
+        };
+        Ok(Self {
+            gateway_addr: env.parse_or(
+                "DPS_SUITE_LISTEN_ADDR",
+                SocketAddr::from(([127, 0, 0, 1], 50051)),
+            )?,
+            database,
+            gateway: GatewayConfig::from_env(env)?,
+            telemetry: TelemetryConfig::from_env(env)?,
+        })
+    }
+}
+
+/// The suite could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum SuiteError {
+    /// Migrations failed.
+    #[error(transparent)]
+    Migrate(#[from] db::MigrateError),
+    /// The runtime pool could not connect.
+    #[error(transparent)]
+    Connect(#[from] db::ConnectError),
+    /// A socket could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// The cause.
+        source: std::io::Error,
+    },
+}
+
+/// A running suite.
+#[derive(Debug)]
+pub struct RunningSuite {
+    gateway_addr: SocketAddr,
+    backends: Backends,
+    stop: watch::Sender<bool>,
+    servers: Vec<JoinHandle<Result<(), dps_platform::server::ServeError>>>,
+    pool: sqlx::PgPool,
+}
+
+/// Migrates every service's schema as the owner, then serves every backend on a loopback port
+/// and the gateway on `gateway_addr`.
+pub async fn start(
+    gateway_addr: SocketAddr,
+    runtime: &DbConfig,
+    migration_url: &Masked<String>,
+    verifier: Verifier,
+) -> Result<RunningSuite, SuiteError> {
+    for spec in &SERVICES {
+        db::migrate(migration_url, spec.migrator).await?;
+    }
+    let pool = db::connect(runtime).await?;
+    let (stop, stopped) = watch::channel(false);
+    let mut servers = Vec::new();
+    let mut urls = Vec::new();
+    for spec in &SERVICES {
+        let listener = bind(SocketAddr::from(([127, 0, 0, 1], 0))).await?;
+        urls.push(format!(
+            "http://{}",
+            listener.local_addr().map_err(|source| SuiteError::Bind {
+                addr: gateway_addr,
+                source
+            })?
+        ));
+        let routes = (spec.routes)(pool.clone());
+        servers.push(tokio::spawn(serve(
+            listener,
+            routes,
+            Readiness::Database(pool.clone()),
+            wait_for_stop(stopped.clone()),
+        )));
+        tracing::info!(service = spec.name, url = %urls.last().map_or("", String::as_str), "backend serving");
+    }
+    let backends = Backends {
+        subject_requests: urls[0].clone(),
+        breaches: urls[1].clone(),
+        retention: urls[2].clone(),
+        consent: urls[3].clone(),
+    };
+    let listener = bind(gateway_addr).await?;
+    let gateway_addr = listener.local_addr().map_err(|source| SuiteError::Bind {
+        addr: gateway_addr,
+        source,
+    })?;
+    let routes = dps_gateway::routes(Arc::new(verifier), &backends);
+    servers.push(tokio::spawn(serve(
+        listener,
+        routes,
+        Readiness::Always,
+        wait_for_stop(stopped),
+    )));
+    tracing::info!(addr = %gateway_addr, "gateway serving");
+    Ok(RunningSuite {
+        gateway_addr,
+        backends,
+        stop,
+        servers,
+        pool,
+    })
+}
+
+async fn bind(addr: SocketAddr) -> Result<TcpListener, SuiteError> {
+    TcpListener::bind(addr)
+        .await
+        .map_err(|source| SuiteError::Bind { addr, source })
+}
+
+async fn wait_for_stop(mut stopped: watch::Receiver<bool>) {
+    let _ = stopped.wait_for(|stop| *stop).await;
+}
+
+impl RunningSuite {
+    /// The gateway's bound address.
+    pub fn gateway_addr(&self) -> SocketAddr {
+        self.gateway_addr
+    }
+
+    /// The backends' loopback addresses.
+    pub fn backends(&self) -> &Backends {
+        &self.backends
+    }
+
+    /// Gracefully stops every server (drain calls in flight), then closes the pool.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        for server in self.servers {
+            match server.await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => tracing::error!(error = %e, "server ended with an error"),
+                Err(e) => tracing::error!(error = %e, "server task failed"),
+            }
+        }
+        self.pool.close().await;
+    }
+}

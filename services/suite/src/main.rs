@@ -1,0 +1,134 @@
+//! `dps-suite`: the whole suite in one process. With no database configured it starts (and keeps,
+//! under `DPS_DATA_DIR`, default `.dev/`) its own local Postgres: that is what `make run` does.
+
+use std::process::ExitCode;
+
+use dps_gateway::{DevIssuer, Mode, Verifier};
+use dps_pgcluster::LocalCluster;
+use dps_pgcluster::roles::{self, APP_ROLE, OWNER_ROLE};
+use dps_platform::db::DbConfig;
+use dps_platform::server::shutdown_signal;
+use dps_platform::{Env, telemetry};
+use dps_suite::{Database, SuiteConfig};
+use dps_types::Masked;
+
+/// The local cluster trusts local connections; the password only satisfies the URL format.
+const EMBEDDED_PASSWORD: &str = "dps-dev";
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let config = match SuiteConfig::from_env(&Env::from_process()) {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("dps-suite: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let _telemetry = match telemetry::init("dps-suite", &config.telemetry) {
+        Ok(guard) => guard,
+        Err(e) => {
+            eprintln!("dps-suite: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match run(config).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("dps-suite: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(config: SuiteConfig) -> Result<(), String> {
+    // Keys first: a production start without a key set must fail before touching any database.
+    let (verifier, dev) = verifier(&config)?;
+    let (runtime, migration_url, cluster, where_) = match &config.database {
+        Database::External {
+            runtime,
+            migration_url,
+        } => (
+            runtime.clone(),
+            migration_url.clone(),
+            None,
+            "DPS_DATABASE_URL".to_owned(),
+        ),
+        Database::Embedded { data_dir } => {
+            let dir = data_dir.join("postgres");
+            let cluster = tokio::task::spawn_blocking(move || LocalCluster::start_persistent(&dir))
+                .await
+                .map_err(|e| e.to_string())?
+                .map_err(|e| format!("embedded Postgres: {e}"))?;
+            let admin = cluster.url(dps_pgcluster::SUPERUSER, "postgres");
+            roles::ensure_roles(&admin, EMBEDDED_PASSWORD)
+                .await
+                .map_err(|e| format!("embedded Postgres roles: {e}"))?;
+            roles::ensure_database(&admin, "dps", None)
+                .await
+                .map_err(|e| format!("embedded Postgres database: {e}"))?;
+            let runtime = DbConfig::for_url(cluster.url(APP_ROLE, "dps"));
+            let migration_url = Masked::new(cluster.url(OWNER_ROLE, "dps"));
+            let where_ = format!(
+                "embedded Postgres in {} (127.0.0.1:{})",
+                cluster.root().display(),
+                cluster.port()
+            );
+            (runtime, migration_url, Some(cluster), where_)
+        }
+    };
+    let suite = dps_suite::start(config.gateway_addr, &runtime, &migration_url, verifier)
+        .await
+        .map_err(|e| e.to_string())?;
+    print_banner(&config, &suite, &where_, dev.as_ref());
+    shutdown_signal().await;
+    eprintln!("dps-suite: shutting down");
+    suite.shutdown().await;
+    drop(cluster);
+    Ok(())
+}
+
+fn verifier(config: &SuiteConfig) -> Result<(Verifier, Option<DevIssuer>), String> {
+    let gateway = &config.gateway;
+    match &gateway.mode {
+        Mode::Production { jwks_file } => Ok((
+            Verifier::from_jwks_file(jwks_file, &gateway.issuer, &gateway.audience)
+                .map_err(|e| e.to_string())?,
+            None,
+        )),
+        Mode::Development { key_file } => {
+            let issuer =
+                DevIssuer::load_or_create(key_file.as_deref(), &gateway.issuer, &gateway.audience)
+                    .map_err(|e| e.to_string())?;
+            Ok((issuer.verifier(), Some(issuer)))
+        }
+    }
+}
+
+fn print_banner(
+    config: &SuiteConfig,
+    suite: &dps_suite::RunningSuite,
+    database: &str,
+    dev: Option<&DevIssuer>,
+) {
+    let addr = suite.gateway_addr();
+    println!("dps-suite is serving");
+    println!("  gateway   {addr}  (gRPC; health and reflection enabled)");
+    println!("  database  {database}");
+    if let Some(issuer) = dev {
+        let token = issuer.token("demo", "dev-user", &["dpo"], 12 * 3600);
+        if let Database::Embedded { data_dir } = &config.database {
+            let _ = std::fs::write(data_dir.join("dev-token"), &token);
+        }
+        println!(
+            "  DEVELOPMENT MODE: tokens are signed with a local key; never use real personal data"
+        );
+        println!("  token     tenant \"demo\", role dpo, valid 12 hours:");
+        println!("    export TOKEN={token}");
+        println!("  try       grpcurl -plaintext -H \"authorization: Bearer $TOKEN\" \\");
+        println!(
+            "              -d '{{\"purpose\":{{\"display_name\":\"Care planning\",\"lawful_basis\":\"LAWFUL_BASIS_PUBLIC_TASK\"}}}}' \\"
+        );
+        println!("              {addr} dps.consent.v1.ConsentService/CreatePurpose");
+    }
+    println!("  stop      Ctrl-C (or SIGTERM): drains calls in flight, then stops");
+}

@@ -1,0 +1,5 @@
+//! The suite as one system: gateway in front, four services behind it, real sockets, real
+//! Postgres, real Ed25519-signed tokens.
+
+mod foundation;
+mod harness;
