@@ -251,3 +251,71 @@ async fn unknown_methods_are_unimplemented_not_forwarded() {
     assert_eq!(status.code(), Code::Unimplemented);
     suite.suite.shutdown().await;
 }
+
+#[tokio::test]
+async fn reflection_lists_every_service_through_the_gateway_in_both_versions() {
+    use tonic_reflection::pb::{v1, v1alpha};
+    let suite = harness::start().await;
+    let expected = [
+        "dps.subject_requests.v1.SubjectRequestsService",
+        "dps.breaches.v1.BreachesService",
+        "dps.retention.v1.RetentionService",
+        "dps.consent.v1.ConsentService",
+        "grpc.health.v1.Health",
+    ];
+
+    let mut client = v1::server_reflection_client::ServerReflectionClient::new(suite.gateway());
+    let request = v1::ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(v1::server_reflection_request::MessageRequest::ListServices(
+            String::new(),
+        )),
+    };
+    let mut responses = client
+        .server_reflection_info(tokio_stream::iter([request]))
+        .await
+        .expect("v1 reflection")
+        .into_inner();
+    let response = responses
+        .message()
+        .await
+        .expect("v1 answer")
+        .expect("one response");
+    let Some(v1::server_reflection_response::MessageResponse::ListServicesResponse(list)) =
+        response.message_response
+    else {
+        panic!("unexpected v1 reflection answer: {response:?}");
+    };
+    let names: Vec<String> = list.service.into_iter().map(|s| s.name).collect();
+    for service in expected {
+        assert!(
+            names.iter().any(|n| n == service),
+            "v1 lists {service}: {names:?}"
+        );
+    }
+
+    // Python's grpcio-reflection client only speaks v1alpha.
+    let mut client =
+        v1alpha::server_reflection_client::ServerReflectionClient::new(suite.gateway());
+    let request = v1alpha::ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(
+            v1alpha::server_reflection_request::MessageRequest::ListServices(String::new()),
+        ),
+    };
+    let mut responses = client
+        .server_reflection_info(tokio_stream::iter([request]))
+        .await
+        .expect("v1alpha reflection")
+        .into_inner();
+    let response = responses
+        .message()
+        .await
+        .expect("v1alpha answer")
+        .expect("one response");
+    assert!(
+        matches!(response.message_response, Some(v1alpha::server_reflection_response::MessageResponse::ListServicesResponse(ref list)) if list.service.len() >= expected.len()),
+        "{response:?}"
+    );
+    suite.suite.shutdown().await;
+}

@@ -231,3 +231,73 @@ pub fn describe_violations(violations: &[FieldViolation]) -> String {
         .collect();
     format!("invalid request: {}", parts.join("; "))
 }
+
+#[doc(hidden)]
+pub use uuid as __uuid;
+
+/// Declares the id of a resource collection: a newtype over a time-ordered UUID (v7) whose
+/// resource name is `{collection}/{uuid}` (AIP-122), so ids of different resources cannot be
+/// swapped.
+///
+/// ```
+/// dps_types::resource_id!(
+///     /// Identifies a purpose within its tenant.
+///     PurposeId, "purposes"
+/// );
+/// let id = PurposeId::generate();
+/// assert_eq!(PurposeId::parse_name(&id.to_string()), Some(id));
+/// assert_eq!(PurposeId::parse_name("incidents/0193f1a4-7b1e-7c3a-9d2e-4f5a6b7c8d9e"), None);
+/// ```
+#[macro_export]
+macro_rules! resource_id {
+    ($(#[$meta:meta])* $name:ident, $collection:literal) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub struct $name($crate::__uuid::Uuid);
+
+        impl $name {
+            /// A new, time-ordered id.
+            pub fn generate() -> Self {
+                Self($crate::__uuid::Uuid::now_v7())
+            }
+
+            /// Wraps a stored id.
+            pub fn from_uuid(id: $crate::__uuid::Uuid) -> Self {
+                Self(id)
+            }
+
+            /// The UUID.
+            pub fn as_uuid(&self) -> $crate::__uuid::Uuid {
+                self.0
+            }
+
+            #[doc = concat!("Parses a resource name `", $collection, "/{uuid}`.")]
+            pub fn parse_name(name: &str) -> Option<Self> {
+                name.strip_prefix(concat!($collection, "/"))
+                    .and_then(|id| $crate::__uuid::Uuid::parse_str(id).ok())
+                    .map(Self)
+            }
+        }
+
+        impl ::std::fmt::Display for $name {
+            /// The resource name.
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                write!(f, concat!($collection, "/{}"), self.0)
+            }
+        }
+    };
+}
+
+/// The optional client-chosen id that makes a create idempotent (AIP-155): empty means none,
+/// anything else must be a UUID.
+pub fn parse_request_id(raw: &str) -> Result<Option<uuid::Uuid>, FieldViolation> {
+    if raw.is_empty() {
+        return Ok(None);
+    }
+    uuid::Uuid::parse_str(raw)
+        .map(Some)
+        .map_err(|_| FieldViolation {
+            field: "request_id".into(),
+            description: "must be a UUID".into(),
+        })
+}

@@ -4,46 +4,14 @@
 //! 72-hour clock uses awareness" (Art 33(1)). So awareness is required and the others optional,
 //! and they must be in order: occurrence, then discovery, then awareness.
 
-use std::fmt;
-
 use dps_types::{FieldViolation, Violations};
 use time::{Duration, OffsetDateTime};
-use uuid::Uuid;
 
-/// Identifies an incident within its tenant.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct IncidentId(Uuid);
-
-impl IncidentId {
-    /// A new, time-ordered id.
-    pub fn generate() -> Self {
-        Self(Uuid::now_v7())
-    }
-
-    /// Wraps a stored id.
-    pub fn from_uuid(id: Uuid) -> Self {
-        Self(id)
-    }
-
-    /// The UUID.
-    pub fn as_uuid(&self) -> Uuid {
-        self.0
-    }
-
-    /// Parses a resource name `incidents/{uuid}`.
-    pub fn parse_name(name: &str) -> Option<Self> {
-        name.strip_prefix("incidents/")
-            .and_then(|id| Uuid::parse_str(id).ok())
-            .map(Self)
-    }
-}
-
-impl fmt::Display for IncidentId {
-    /// The resource name.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "incidents/{}", self.0)
-    }
-}
+dps_types::resource_id!(
+    /// Identifies an incident within its tenant.
+    IncidentId,
+    "incidents"
+);
 
 /// Most characters in an incident's title.
 pub const MAX_TITLE: usize = 200;

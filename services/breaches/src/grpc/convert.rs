@@ -10,17 +10,6 @@ use uuid::Uuid;
 use super::Error;
 use crate::domain::{Incident, IncidentId, NewIncident};
 
-/// The optional client request id: empty means none, anything else must be a UUID.
-pub(super) fn request_id(raw: &str) -> Result<Option<Uuid>, FieldViolation> {
-    if raw.is_empty() {
-        return Ok(None);
-    }
-    Uuid::parse_str(raw).map(Some).map_err(|_| FieldViolation {
-        field: "request_id".into(),
-        description: "must be a UUID".into(),
-    })
-}
-
 /// The incident to record, checked against `now`.
 pub(super) fn create_incident(
     request: pb::CreateIncidentRequest,
@@ -31,7 +20,7 @@ pub(super) fn create_incident(
         request_id: raw_request_id,
     } = request;
     let mut violations = Vec::new();
-    let request_id = request_id(&raw_request_id)
+    let request_id = dps_types::parse_request_id(&raw_request_id)
         .map_err(|v| violations.push(v))
         .ok()
         .flatten();

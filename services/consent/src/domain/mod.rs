@@ -1,45 +1,13 @@
 //! Rules of the consent domain. No sqlx, tonic or tokio here.
 
-use std::fmt;
-
 use dps_types::{FieldViolation, Violations};
 use time::OffsetDateTime;
-use uuid::Uuid;
 
-/// Identifies a purpose within its tenant.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct PurposeId(Uuid);
-
-impl PurposeId {
-    /// A new, time-ordered id.
-    pub fn generate() -> Self {
-        Self(Uuid::now_v7())
-    }
-
-    /// Wraps a stored id.
-    pub fn from_uuid(id: Uuid) -> Self {
-        Self(id)
-    }
-
-    /// The UUID.
-    pub fn as_uuid(&self) -> Uuid {
-        self.0
-    }
-
-    /// Parses a resource name `purposes/{uuid}`.
-    pub fn parse_name(name: &str) -> Option<Self> {
-        name.strip_prefix("purposes/")
-            .and_then(|id| Uuid::parse_str(id).ok())
-            .map(Self)
-    }
-}
-
-impl fmt::Display for PurposeId {
-    /// The resource name.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "purposes/{}", self.0)
-    }
-}
+dps_types::resource_id!(
+    /// Identifies a purpose within its tenant.
+    PurposeId,
+    "purposes"
+);
 
 /// The lawful basis for processing (UK GDPR and DPJL Art 6; DESIGN §3.4).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,45 +1,13 @@
 //! Rules of the retention domain. No sqlx, tonic or tokio here.
 
-use std::fmt;
-
 use dps_types::{FieldViolation, Violations};
 use time::OffsetDateTime;
-use uuid::Uuid;
 
-/// Identifies a record class within its tenant.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct RecordClassId(Uuid);
-
-impl RecordClassId {
-    /// A new, time-ordered id.
-    pub fn generate() -> Self {
-        Self(Uuid::now_v7())
-    }
-
-    /// Wraps a stored id.
-    pub fn from_uuid(id: Uuid) -> Self {
-        Self(id)
-    }
-
-    /// The UUID.
-    pub fn as_uuid(&self) -> Uuid {
-        self.0
-    }
-
-    /// Parses a resource name `recordClasses/{uuid}`.
-    pub fn parse_name(name: &str) -> Option<Self> {
-        name.strip_prefix("recordClasses/")
-            .and_then(|id| Uuid::parse_str(id).ok())
-            .map(Self)
-    }
-}
-
-impl fmt::Display for RecordClassId {
-    /// The resource name.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "recordClasses/{}", self.0)
-    }
-}
+dps_types::resource_id!(
+    /// Identifies a record class within its tenant.
+    RecordClassId,
+    "recordClasses"
+);
 
 /// Most characters in a record class's code.
 pub const MAX_CODE: usize = 63;

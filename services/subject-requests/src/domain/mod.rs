@@ -1,45 +1,13 @@
 //! Rules of the subject-requests domain. No sqlx, tonic or tokio here.
 
-use std::fmt;
-
 use dps_types::{FieldViolation, Masked, Violations};
 use time::{Duration, OffsetDateTime};
-use uuid::Uuid;
 
-/// Identifies a subject request within its tenant.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct SubjectRequestId(Uuid);
-
-impl SubjectRequestId {
-    /// A new, time-ordered id.
-    pub fn generate() -> Self {
-        Self(Uuid::now_v7())
-    }
-
-    /// Wraps a stored id.
-    pub fn from_uuid(id: Uuid) -> Self {
-        Self(id)
-    }
-
-    /// The UUID.
-    pub fn as_uuid(&self) -> Uuid {
-        self.0
-    }
-
-    /// Parses a resource name `subjectRequests/{uuid}`.
-    pub fn parse_name(name: &str) -> Option<Self> {
-        name.strip_prefix("subjectRequests/")
-            .and_then(|id| Uuid::parse_str(id).ok())
-            .map(Self)
-    }
-}
-
-impl fmt::Display for SubjectRequestId {
-    /// The resource name.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "subjectRequests/{}", self.0)
-    }
-}
+dps_types::resource_id!(
+    /// Identifies a subject request within its tenant.
+    SubjectRequestId,
+    "subjectRequests"
+);
 
 /// The right being exercised (UK GDPR and DPJL Arts 15-22; DESIGN §3.1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
