@@ -133,6 +133,13 @@ async fn a_call_through_the_gateway_is_one_trace_across_the_hop() {
         .iter()
         .find(|s| s.parent_span_id == forward.span_context.span_id())
         .expect("the consent server span is a child of the forward span");
+    assert!(
+        gateway
+            .attributes
+            .iter()
+            .any(|kv| kv.key.as_str() == "tenant_id" && kv.value.as_str() == "acme-north"),
+        "the gateway's span names the verified tenant: {gateway:#?}"
+    );
     let client = named("test.client");
     assert_eq!(
         gateway.parent_span_id,

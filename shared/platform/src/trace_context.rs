@@ -115,6 +115,8 @@ where
             otel.kind = "server",
             rpc.system = "grpc",
             rpc.method = %path,
+            // Filled in once the caller is known (the gateway after verifying the token).
+            tenant_id = tracing::field::Empty,
         );
         // An invalid or absent traceparent leaves the span a root: nothing to report.
         let _ = span.set_parent(extract(request.headers()));
