@@ -292,3 +292,101 @@ async fn wait_for(health: &mut HealthClient<Channel>, name: &str, want: ServingS
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+#[tokio::test]
+async fn a_session_killed_by_the_server_is_replaced_without_failing_callers() {
+    let (db, server) = start().await;
+    let mut client = client(&server, "acme-north");
+    let request = || pb::CreatePurposeRequest {
+        purpose: Some(care_planning()),
+        request_id: String::new(),
+    };
+    client
+        .create_purpose(request())
+        .await
+        .expect("warm the pool");
+    // What a Postgres restart or failover does to open sessions (SQLSTATE 57P01).
+    let mut admin = <sqlx::PgConnection as sqlx::Connection>::connect(db.admin_url().expose())
+        .await
+        .expect("admin");
+    let killed: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE datname = current_database() AND pid <> pg_backend_pid()) AS t",
+    )
+    .fetch_one(&mut admin)
+    .await
+    .expect("terminate");
+    assert!(killed >= 1, "the service had an open session");
+    client
+        .create_purpose(request())
+        .await
+        .expect("the pool discards the dead session and opens a new one");
+    assert_eq!(stored_purposes(&db).await, 2);
+}
+
+#[tokio::test]
+async fn the_binary_migrates_serves_health_and_drains_on_sigterm() {
+    let db = TestDb::new(&[&dps_consent::MIGRATOR]).await;
+    let migrate = tokio::process::Command::new(env!("CARGO_BIN_EXE_dps-consent"))
+        .arg("migrate")
+        .env("DPS_DATABASE_URL", db.app_url().expose())
+        .env("DPS_MIGRATION_DATABASE_URL", db.owner_url().expose())
+        .output()
+        .await
+        .expect("runs");
+    assert!(
+        migrate.status.success(),
+        "{}",
+        String::from_utf8_lossy(&migrate.stderr)
+    );
+
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port();
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_dps-consent"))
+        .env("DPS_DATABASE_URL", db.app_url().expose())
+        .env("DPS_MIGRATION_DATABASE_URL", db.owner_url().expose())
+        .env("DPS_LISTEN_ADDR", format!("127.0.0.1:{port}"))
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("starts");
+    let channel = Channel::from_shared(format!("http://127.0.0.1:{port}"))
+        .expect("uri")
+        .connect_lazy();
+    let mut health = HealthClient::new(channel);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        match health
+            .check(HealthCheckRequest {
+                service: READINESS.into(),
+            })
+            .await
+        {
+            Ok(r) if r.get_ref().status() == ServingStatus::Serving => break,
+            _ => {
+                assert!(
+                    tokio::time::Instant::now() < deadline,
+                    "the binary never became ready"
+                );
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    }
+    let pid = child.id().expect("running").to_string();
+    let killed = tokio::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .await
+        .expect("kill");
+    assert!(killed.success());
+    let status = tokio::time::timeout(Duration::from_secs(10), child.wait())
+        .await
+        .expect("exits after draining")
+        .expect("status");
+    assert!(
+        status.success(),
+        "graceful shutdown exits 0, got {status:?}"
+    );
+}
