@@ -4,10 +4,11 @@
 use dps_gateway::DevIssuer;
 use dps_platform::db::DbConfig;
 use dps_suite::RunningSuite;
+use dps_test_support::Caller;
 use dps_test_support::TestDb;
+use tonic::Request;
 use tonic::metadata::MetadataValue;
 use tonic::transport::Channel;
-use tonic::{Request, Status};
 
 pub struct Suite {
     pub db: TestDb,
@@ -52,10 +53,8 @@ pub fn channel(url: &str) -> Channel {
         .connect_lazy()
 }
 
-pub type Interceptor = Box<dyn FnMut(Request<()>) -> Result<Request<()>, Status> + Send + Sync>;
-
 /// Sends `authorization: Bearer <token>` (when given) plus any extra metadata, and the trace.
-pub fn bearer(token: Option<String>, extra: &[(&'static str, &'static str)]) -> Interceptor {
+pub fn bearer(token: Option<String>, extra: &[(&'static str, &'static str)]) -> Caller {
     let extra = extra.to_vec();
     Box::new(move |mut request: Request<()>| {
         if let Some(token) = &token {

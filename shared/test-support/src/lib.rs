@@ -11,5 +11,7 @@ mod servers;
 mod spans;
 
 pub use postgres::{TestDb, postgres_kind};
-pub use servers::{TestServer, caller, caller_with_roles, spawn};
+pub use servers::{
+    Caller, TestServer, boxed_caller, caller, caller_with_roles, serve_on_fresh_db, spawn,
+};
 pub use spans::{SpanCapture, capture_spans};

@@ -71,6 +71,30 @@ impl Drop for TestServer {
     }
 }
 
+/// A boxed client interceptor, so test clients have a nameable type:
+/// `XServiceClient<InterceptedService<Channel, Caller>>`.
+pub type Caller = Box<dyn FnMut(Request<()>) -> Result<Request<()>, Status> + Send + Sync>;
+
+/// A fresh database migrated by `migrator`, and the service built by `routes` served on it with
+/// readiness following that database.
+pub async fn serve_on_fresh_db(
+    migrator: &'static sqlx::migrate::Migrator,
+    routes: fn(sqlx::PgPool) -> Routes,
+) -> (crate::TestDb, TestServer) {
+    let db = crate::TestDb::new(&[migrator]).await;
+    let server = spawn(
+        routes(db.pool().clone()),
+        Readiness::Database(db.pool().clone()),
+    )
+    .await;
+    (db, server)
+}
+
+/// [`caller`], boxed.
+pub fn boxed_caller(tenant: &str) -> Caller {
+    Box::new(caller(tenant))
+}
+
 /// A client interceptor that calls as `tenant` with the `dpo` role, as the gateway would after
 /// verifying a token, and passes the current trace on.
 pub fn caller(

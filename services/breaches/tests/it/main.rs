@@ -2,38 +2,22 @@
 
 use dps_platform::error::field_violations;
 use dps_platform::proto_time;
-use dps_platform::server::Readiness;
 use dps_proto::breaches::v1 as pb;
-use dps_test_support::{TestDb, TestServer, caller, spawn};
+use dps_test_support::{Caller, TestDb, TestServer, boxed_caller, serve_on_fresh_db};
 use pb::breaches_service_client::BreachesServiceClient;
 use time::{Duration, OffsetDateTime};
 use tonic::Code;
 use tonic::codegen::InterceptedService;
 use tonic::transport::Channel;
 
-type Client = BreachesServiceClient<
-    InterceptedService<
-        Channel,
-        Box<
-            dyn FnMut(tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status>
-                + Send
-                + Sync,
-        >,
-    >,
->;
+type Client = BreachesServiceClient<InterceptedService<Channel, Caller>>;
 
 async fn start() -> (TestDb, TestServer) {
-    let db = TestDb::new(&[&dps_breaches::MIGRATOR]).await;
-    let server = spawn(
-        dps_breaches::routes(db.pool().clone()),
-        Readiness::Database(db.pool().clone()),
-    )
-    .await;
-    (db, server)
+    serve_on_fresh_db(&dps_breaches::MIGRATOR, dps_breaches::routes).await
 }
 
 fn client(server: &TestServer, tenant: &str) -> Client {
-    BreachesServiceClient::with_interceptor(server.channel(), Box::new(caller(tenant)) as Box<_>)
+    BreachesServiceClient::with_interceptor(server.channel(), boxed_caller(tenant))
 }
 
 /// `hours` hours ago, as a protobuf timestamp.

@@ -3,9 +3,9 @@
 use std::time::Duration;
 
 use dps_platform::error::field_violations;
-use dps_platform::server::{READINESS, Readiness};
+use dps_platform::server::READINESS;
 use dps_proto::consent::v1 as pb;
-use dps_test_support::{TestDb, TestServer, caller, spawn};
+use dps_test_support::{Caller, TestDb, TestServer, boxed_caller, serve_on_fresh_db};
 use pb::consent_service_client::ConsentServiceClient;
 use tonic::Code;
 use tonic::codegen::InterceptedService;
@@ -13,29 +13,14 @@ use tonic::transport::Channel;
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
 
-type Client = ConsentServiceClient<
-    InterceptedService<
-        Channel,
-        Box<
-            dyn FnMut(tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status>
-                + Send
-                + Sync,
-        >,
-    >,
->;
+type Client = ConsentServiceClient<InterceptedService<Channel, Caller>>;
 
 async fn start() -> (TestDb, TestServer) {
-    let db = TestDb::new(&[&dps_consent::MIGRATOR]).await;
-    let server = spawn(
-        dps_consent::routes(db.pool().clone()),
-        Readiness::Database(db.pool().clone()),
-    )
-    .await;
-    (db, server)
+    serve_on_fresh_db(&dps_consent::MIGRATOR, dps_consent::routes).await
 }
 
 fn client(server: &TestServer, tenant: &str) -> Client {
-    ConsentServiceClient::with_interceptor(server.channel(), Box::new(caller(tenant)) as Box<_>)
+    ConsentServiceClient::with_interceptor(server.channel(), boxed_caller(tenant))
 }
 
 fn care_planning() -> pb::Purpose {

@@ -1,37 +1,21 @@
 //! The retention service over a real socket against a real, freshly migrated Postgres database.
 
 use dps_platform::error::field_violations;
-use dps_platform::server::Readiness;
 use dps_proto::retention::v1 as pb;
-use dps_test_support::{TestDb, TestServer, caller, spawn};
+use dps_test_support::{Caller, TestDb, TestServer, boxed_caller, serve_on_fresh_db};
 use pb::retention_service_client::RetentionServiceClient;
 use tonic::Code;
 use tonic::codegen::InterceptedService;
 use tonic::transport::Channel;
 
-type Client = RetentionServiceClient<
-    InterceptedService<
-        Channel,
-        Box<
-            dyn FnMut(tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status>
-                + Send
-                + Sync,
-        >,
-    >,
->;
+type Client = RetentionServiceClient<InterceptedService<Channel, Caller>>;
 
 async fn start() -> (TestDb, TestServer) {
-    let db = TestDb::new(&[&dps_retention::MIGRATOR]).await;
-    let server = spawn(
-        dps_retention::routes(db.pool().clone()),
-        Readiness::Database(db.pool().clone()),
-    )
-    .await;
-    (db, server)
+    serve_on_fresh_db(&dps_retention::MIGRATOR, dps_retention::routes).await
 }
 
 fn client(server: &TestServer, tenant: &str) -> Client {
-    RetentionServiceClient::with_interceptor(server.channel(), Box::new(caller(tenant)) as Box<_>)
+    RetentionServiceClient::with_interceptor(server.channel(), boxed_caller(tenant))
 }
 
 fn adult_care_record() -> pb::RecordClass {

@@ -3,42 +3,27 @@
 
 use dps_platform::error::field_violations;
 use dps_platform::proto_time;
-use dps_platform::server::Readiness;
 use dps_proto::common::v1::Channel as PbChannel;
 use dps_proto::subject_requests::v1 as pb;
-use dps_test_support::{TestDb, TestServer, caller, spawn};
+use dps_test_support::{Caller, TestDb, TestServer, boxed_caller, serve_on_fresh_db};
 use pb::subject_requests_service_client::SubjectRequestsServiceClient;
 use time::{Duration, OffsetDateTime};
 use tonic::Code;
 use tonic::codegen::InterceptedService;
 use tonic::transport::Channel;
 
-type Client = SubjectRequestsServiceClient<
-    InterceptedService<
-        Channel,
-        Box<
-            dyn FnMut(tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status>
-                + Send
-                + Sync,
-        >,
-    >,
->;
+type Client = SubjectRequestsServiceClient<InterceptedService<Channel, Caller>>;
 
 async fn start() -> (TestDb, TestServer) {
-    let db = TestDb::new(&[&dps_subject_requests::MIGRATOR]).await;
-    let server = spawn(
-        dps_subject_requests::routes(db.pool().clone()),
-        Readiness::Database(db.pool().clone()),
+    serve_on_fresh_db(
+        &dps_subject_requests::MIGRATOR,
+        dps_subject_requests::routes,
     )
-    .await;
-    (db, server)
+    .await
 }
 
 fn client(server: &TestServer, tenant: &str) -> Client {
-    SubjectRequestsServiceClient::with_interceptor(
-        server.channel(),
-        Box::new(caller(tenant)) as Box<_>,
-    )
+    SubjectRequestsServiceClient::with_interceptor(server.channel(), boxed_caller(tenant))
 }
 
 /// A verbal access request taken by phone an hour ago.
