@@ -1,5 +1,6 @@
 //! The suite as one system: gateway in front, four services behind it, real sockets, real
 //! Postgres, real Ed25519-signed tokens.
 
+mod database;
 mod foundation;
 mod harness;
