@@ -301,3 +301,12 @@ pub fn parse_request_id(raw: &str) -> Result<Option<uuid::Uuid>, FieldViolation>
             description: "must be a UUID".into(),
         })
 }
+
+/// Keeps the first violation of each field: when a converter has already reported a field (an
+/// unknown enum value, a timestamp out of range), the domain's "required" for the same field adds
+/// nothing.
+pub fn first_per_field(mut violations: Vec<FieldViolation>) -> Vec<FieldViolation> {
+    let mut seen = std::collections::HashSet::new();
+    violations.retain(|v| seen.insert(v.field.clone()));
+    violations
+}

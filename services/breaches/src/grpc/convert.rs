@@ -59,14 +59,10 @@ pub(super) fn create_incident(
     match parsed {
         Ok(incident) if violations.is_empty() => Ok((request_id, incident)),
         // An out-of-range time is reported as such, not also as missing.
-        _ => Err(Error::InvalidArgument(dedup(violations))),
+        _ => Err(Error::InvalidArgument(dps_types::first_per_field(
+            violations,
+        ))),
     }
-}
-
-fn dedup(mut violations: Vec<FieldViolation>) -> Vec<FieldViolation> {
-    let mut seen = std::collections::HashSet::new();
-    violations.retain(|v| seen.insert(v.field.clone()));
-    violations
 }
 
 pub(super) fn incident_name(name: &str) -> Result<IncidentId, Error> {

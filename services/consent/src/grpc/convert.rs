@@ -51,14 +51,10 @@ pub(super) fn create_purpose(
     match parsed {
         Ok(purpose) if violations.is_empty() => Ok((request_id, purpose)),
         // An out-of-range enum value is reported as unknown, not also as missing.
-        _ => Err(Error::InvalidArgument(dedup(violations))),
+        _ => Err(Error::InvalidArgument(dps_types::first_per_field(
+            violations,
+        ))),
     }
-}
-
-fn dedup(mut violations: Vec<FieldViolation>) -> Vec<FieldViolation> {
-    let mut seen = std::collections::HashSet::new();
-    violations.retain(|v| seen.insert(v.field.clone()));
-    violations
 }
 
 pub(super) fn purpose_name(name: &str) -> Result<PurposeId, Error> {

@@ -73,7 +73,9 @@ pub(super) fn create_subject_request(
     match parsed {
         Ok(subject_request) if violations.is_empty() => Ok((request_id, subject_request)),
         // An out-of-range value is reported as such, not also as missing.
-        _ => Err(Error::InvalidArgument(dedup(violations))),
+        _ => Err(Error::InvalidArgument(dps_types::first_per_field(
+            violations,
+        ))),
     }
 }
 
@@ -82,12 +84,6 @@ fn unknown_value(field: &str) -> FieldViolation {
         field: field.into(),
         description: "unknown value".into(),
     }
-}
-
-fn dedup(mut violations: Vec<FieldViolation>) -> Vec<FieldViolation> {
-    let mut seen = std::collections::HashSet::new();
-    violations.retain(|v| seen.insert(v.field.clone()));
-    violations
 }
 
 pub(super) fn subject_request_name(name: &str) -> Result<SubjectRequestId, Error> {
