@@ -474,4 +474,3 @@ fn a_clarification_asked_after_the_period_ended_does_not_stop_the_clock() {
     assert_eq!(due(&deadlines), date!(2026 - 10 - 01));
     assert!(deadlines.warnings[0].contains("does not stop the clock"));
 }
-
