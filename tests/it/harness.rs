@@ -3,6 +3,7 @@
 
 use dps_gateway::DevIssuer;
 use dps_platform::db::DbConfig;
+use dps_platform::keystore::KeystoreConfig;
 use dps_suite::RunningSuite;
 use dps_test_support::Caller;
 use dps_test_support::TestDb;
@@ -12,6 +13,8 @@ use tonic::transport::Channel;
 
 pub struct Suite {
     pub db: TestDb,
+    pub keys_db: TestDb,
+    _key_file: KeyFileGuard,
     pub suite: RunningSuite,
     pub issuer: DevIssuer,
 }
@@ -20,6 +23,14 @@ pub async fn start() -> Suite {
     let migrators: Vec<&'static sqlx::migrate::Migrator> =
         dps_suite::SERVICES.iter().map(|s| s.migrator).collect();
     let db = TestDb::new(&migrators).await;
+    let keys_db = TestDb::new(&[&dps_crypto::MIGRATOR]).await;
+    let key_file = KeyFileGuard::new();
+    let keys = KeystoreConfig {
+        database: DbConfig::for_url(keys_db.app_url().expose().clone()),
+        migration_url: keys_db.owner_url(),
+        key_file: key_file.0.clone(),
+        backup_retention: dps_crypto::Vault::DEFAULT_BACKUP_RETENTION,
+    };
     let issuer = DevIssuer::load_or_create(None, "dps-dev", "dps-suite").expect("dev key");
     let runtime = DbConfig {
         max_connections: 8,
@@ -29,11 +40,36 @@ pub async fn start() -> Suite {
         "127.0.0.1:0".parse().expect("addr"),
         &runtime,
         &db.owner_url(),
+        &keys,
         issuer.verifier(),
     )
     .await
     .expect("suite starts");
-    Suite { db, suite, issuer }
+    Suite {
+        db,
+        keys_db,
+        _key_file: key_file,
+        suite,
+        issuer,
+    }
+}
+
+/// A key file with fresh random keys, deleted with the suite.
+struct KeyFileGuard(std::path::PathBuf);
+
+impl KeyFileGuard {
+    fn new() -> Self {
+        let path = std::env::temp_dir().join(format!("dps-test-keys-{}", uuid::Uuid::new_v4()));
+        let kek = dps_crypto::KekId::parse("test").expect("valid id");
+        std::fs::write(&path, dps_crypto::KeyFile::generate(&kek)).expect("writes the key file");
+        Self(path)
+    }
+}
+
+impl Drop for KeyFileGuard {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
 }
 
 impl Suite {

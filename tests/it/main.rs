@@ -2,5 +2,6 @@
 //! Postgres, real Ed25519-signed tokens.
 
 mod database;
+mod encryption;
 mod foundation;
 mod harness;

@@ -15,8 +15,9 @@ use tonic::service::Routes;
 /// The service's migrations (schema `retention`, table `retention._sqlx_migrations`).
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!();
 
-/// The service's gRPC routes on a runtime pool.
-pub fn routes(pool: PgPool) -> Routes {
+/// The service's gRPC routes on a runtime pool. It stores nothing about a person yet, so it does
+/// not use the vault.
+pub fn routes(pool: PgPool, _vault: dps_crypto::Vault) -> Routes {
     Routes::new(grpc::server(store::Store::new(pool)))
 }
 

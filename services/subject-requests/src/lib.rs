@@ -15,9 +15,9 @@ use tonic::service::Routes;
 /// The service's migrations (schema `subject_requests`, table `subject_requests._sqlx_migrations`).
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!();
 
-/// The service's gRPC routes on a runtime pool.
-pub fn routes(pool: PgPool) -> Routes {
-    Routes::new(grpc::server(store::Store::new(pool)))
+/// The service's gRPC routes on a runtime pool, sealing personal details through `vault`.
+pub fn routes(pool: PgPool, vault: dps_crypto::Vault) -> Routes {
+    Routes::new(grpc::server(store::Store::new(pool, vault)))
 }
 
 /// What `main` and the all-in-one binary need to run this service.

@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use dps_gateway::{Backends, GatewayConfig, Verifier};
 use dps_platform::db::{self, DbConfig};
+use dps_platform::keystore::{self, KeystoreConfig};
 use dps_platform::main_support::ServiceSpec;
 use dps_platform::server::{Readiness, serve};
 use dps_platform::telemetry::TelemetryConfig;
@@ -36,8 +37,11 @@ pub enum Database {
         runtime: DbConfig,
         /// Schema owner, for migrations (`DPS_MIGRATION_DATABASE_URL`, else the runtime URL).
         migration_url: Masked<String>,
+        /// The key store (`DPS_KEYSTORE_DATABASE_URL`) and key file (`DPS_KEY_FILE`).
+        keystore: KeystoreConfig,
     },
-    /// A local cluster kept in `DPS_DATA_DIR/postgres` (default `.dev/postgres`).
+    /// A local cluster kept in `DPS_DATA_DIR/postgres` (default `.dev/postgres`), with the key
+    /// store in a database of its own there and a key file generated in `DPS_DATA_DIR/keys`.
     Embedded {
         /// `DPS_DATA_DIR`.
         data_dir: PathBuf,
@@ -71,6 +75,7 @@ impl SuiteConfig {
                 .get("DPS_MIGRATION_DATABASE_URL")
                 .map_or_else(|| runtime.url.clone(), |u| Masked::new(u.to_owned()));
             Database::External {
+                keystore: KeystoreConfig::from_env(env, &runtime)?,
                 runtime,
                 migration_url,
             }
@@ -100,6 +105,9 @@ pub enum SuiteError {
     /// The runtime pool could not connect.
     #[error(transparent)]
     Connect(#[from] db::ConnectError),
+    /// The key store could not be opened.
+    #[error(transparent)]
+    Keystore(#[from] keystore::KeystoreError),
     /// A socket could not be bound.
     #[error("cannot listen on {addr}: {source}")]
     Bind {
@@ -120,17 +128,20 @@ pub struct RunningSuite {
     pool: sqlx::PgPool,
 }
 
-/// Migrates every service's schema as the owner, then serves every backend on a loopback port
-/// and the gateway on `gateway_addr`.
+/// Migrates every service's schema and the key store as their owners, then serves every backend
+/// on a loopback port and the gateway on `gateway_addr`.
 pub async fn start(
     gateway_addr: SocketAddr,
     runtime: &DbConfig,
     migration_url: &Masked<String>,
+    keys: &KeystoreConfig,
     verifier: Verifier,
 ) -> Result<RunningSuite, SuiteError> {
     for spec in &SERVICES {
         db::migrate(migration_url, spec.migrator).await?;
     }
+    db::migrate(&keys.migration_url, &dps_crypto::MIGRATOR).await?;
+    let vault = keystore::open(keys).await?;
     let pool = db::connect(runtime).await?;
     let (stop, stopped) = watch::channel(false);
     let mut servers = Vec::new();
@@ -144,7 +155,7 @@ pub async fn start(
                 source
             })?
         ));
-        let routes = (spec.routes)(pool.clone());
+        let routes = (spec.routes)(pool.clone(), vault.clone());
         servers.push(tokio::spawn(serve(
             listener,
             routes,

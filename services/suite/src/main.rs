@@ -7,6 +7,7 @@ use dps_gateway::{DevIssuer, Mode, Verifier};
 use dps_pgcluster::LocalCluster;
 use dps_pgcluster::roles::{self, APP_ROLE, OWNER_ROLE};
 use dps_platform::db::DbConfig;
+use dps_platform::keystore::KeystoreConfig;
 use dps_platform::server::shutdown_signal;
 use dps_platform::{Env, telemetry};
 use dps_suite::{Database, SuiteConfig};
@@ -43,13 +44,15 @@ async fn main() -> ExitCode {
 async fn run(config: SuiteConfig) -> Result<(), String> {
     // Keys first: a production start without a key set must fail before touching any database.
     let (verifier, dev) = verifier(&config)?;
-    let (runtime, migration_url, cluster, where_) = match &config.database {
+    let (runtime, migration_url, keys, cluster, where_) = match &config.database {
         Database::External {
             runtime,
             migration_url,
+            keystore,
         } => (
             runtime.clone(),
             migration_url.clone(),
+            keystore.clone(),
             None,
             "DPS_DATABASE_URL".to_owned(),
         ),
@@ -66,25 +69,61 @@ async fn run(config: SuiteConfig) -> Result<(), String> {
             roles::ensure_database(&admin, "dps", None)
                 .await
                 .map_err(|e| format!("embedded Postgres database: {e}"))?;
+            // The key store in a database of its own, as in production (docs/encryption.md).
+            roles::ensure_database(&admin, "dps_keys", None)
+                .await
+                .map_err(|e| format!("embedded Postgres key store: {e}"))?;
+            let key_file = ensure_key_file(data_dir)?;
             let runtime = DbConfig::for_url(cluster.url(APP_ROLE, "dps"));
             let migration_url = Masked::new(cluster.url(OWNER_ROLE, "dps"));
+            let keys = KeystoreConfig {
+                database: DbConfig::for_url(cluster.url(APP_ROLE, "dps_keys")),
+                migration_url: Masked::new(cluster.url(OWNER_ROLE, "dps_keys")),
+                key_file,
+                backup_retention: dps_crypto::Vault::DEFAULT_BACKUP_RETENTION,
+            };
             let where_ = format!(
                 "embedded Postgres in {} (127.0.0.1:{})",
                 cluster.root().display(),
                 cluster.port()
             );
-            (runtime, migration_url, Some(cluster), where_)
+            (runtime, migration_url, keys, Some(cluster), where_)
         }
     };
-    let suite = dps_suite::start(config.gateway_addr, &runtime, &migration_url, verifier)
-        .await
-        .map_err(|e| e.to_string())?;
+    let suite = dps_suite::start(
+        config.gateway_addr,
+        &runtime,
+        &migration_url,
+        &keys,
+        verifier,
+    )
+    .await
+    .map_err(|e| e.to_string())?;
     print_banner(&config, &suite, &where_, dev.as_ref());
     shutdown_signal().await;
     eprintln!("dps-suite: shutting down");
     suite.shutdown().await;
     drop(cluster);
     Ok(())
+}
+
+/// The development key file, generated once with random keys and readable by its owner only.
+fn ensure_key_file(data_dir: &std::path::Path) -> Result<std::path::PathBuf, String> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let path = data_dir.join("keys");
+    if path.exists() {
+        return Ok(path);
+    }
+    let kek = dps_crypto::KekId::parse("dev-1").expect("a valid id");
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&path)
+        .and_then(|mut file| file.write_all(dps_crypto::KeyFile::generate(&kek).as_bytes()))
+        .map_err(|e| format!("writing the development key file {}: {e}", path.display()))?;
+    Ok(path)
 }
 
 fn verifier(config: &SuiteConfig) -> Result<(Verifier, Option<DevIssuer>), String> {

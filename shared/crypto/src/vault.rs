@@ -5,8 +5,6 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use dps_platform::db::DbError;
-use dps_platform::error::{ErrorCode, ServiceError};
 use dps_types::{Masked, TenantId};
 use sqlx::PgPool;
 use time::{Duration, OffsetDateTime};
@@ -115,29 +113,9 @@ pub enum VaultError {
     /// `INTERNAL`: a key-encryption key needed to unwrap is not configured.
     #[error("key-encryption key {0:?} is not configured")]
     UnknownKek(String),
-    /// `UNAVAILABLE`/`ABORTED`/`INTERNAL` as classified: the key store failed.
-    #[error(transparent)]
-    Db(#[from] DbError),
-}
-
-impl From<sqlx::Error> for VaultError {
-    fn from(err: sqlx::Error) -> Self {
-        VaultError::Db(err.into())
-    }
-}
-
-impl ServiceError for VaultError {
-    fn code(&self) -> ErrorCode {
-        match self {
-            VaultError::InvalidIdentifier(_) | VaultError::InvalidPerson => {
-                ErrorCode::InvalidArgument
-            }
-            VaultError::Tampered { .. } | VaultError::Malformed | VaultError::UnknownKek(_) => {
-                ErrorCode::Internal
-            }
-            VaultError::Db(db) => db.code(),
-        }
-    }
+    /// `UNAVAILABLE`, `ABORTED` or `INTERNAL` as the platform classifies it: the key store failed.
+    #[error("key store: {0}")]
+    Store(#[from] sqlx::Error),
 }
 
 /// The key store's handle.

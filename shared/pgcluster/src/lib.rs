@@ -362,6 +362,14 @@ impl Tools {
     }
 }
 
+/// A Postgres client program (`pg_dump`, `psql`) from the same installation as the server
+/// binaries, for backup and restore tests.
+pub fn client_program(name: &str) -> Option<PathBuf> {
+    find_bindir()
+        .map(|dir| dir.join(name))
+        .filter(|path| path.is_file())
+}
+
 fn find_bindir() -> Option<PathBuf> {
     let has_tools = |dir: &Path| dir.join("initdb").is_file() && dir.join("pg_ctl").is_file();
     if let Some(dir) = std::env::var_os("DPS_PG_BINDIR").map(PathBuf::from) {

@@ -9,6 +9,7 @@ use std::time::Duration;
 use dps_types::Masked;
 
 use crate::db::DbConfig;
+use crate::keystore::KeystoreConfig;
 use crate::telemetry::TelemetryConfig;
 
 /// A variable that is missing or cannot be used. Printed to the operator as is.
@@ -129,6 +130,8 @@ pub struct ServiceConfig {
     pub migration_url: Masked<String>,
     /// Whether to migrate before serving.
     pub migrate_on_start: bool,
+    /// The key store and key file (see [`crate::keystore`]).
+    pub keystore: KeystoreConfig,
     /// Logs and traces.
     pub telemetry: TelemetryConfig,
 }
@@ -144,6 +147,7 @@ impl ServiceConfig {
         Ok(Self {
             listen_addr: env
                 .parse_or("DPS_LISTEN_ADDR", SocketAddr::from(([0, 0, 0, 0], 50051)))?,
+            keystore: KeystoreConfig::from_env(env, &database)?,
             database,
             migration_url,
             migrate_on_start: env.flag_or("DPS_MIGRATE_ON_START", true)?,
@@ -158,8 +162,17 @@ mod tests {
 
     #[test]
     fn defaults_apply_when_only_the_database_is_given() {
-        let env = Env::from_pairs([("DATABASE_URL", "postgres://app@db/dps")]);
+        let env = Env::from_pairs([
+            ("DATABASE_URL", "postgres://app@db/dps"),
+            ("DPS_KEYSTORE_DATABASE_URL", "postgres://app@keys/dps_keys"),
+            ("DPS_KEY_FILE", "/etc/dps/keys"),
+        ]);
         let cfg = ServiceConfig::from_env(&env).expect("valid");
+        assert_eq!(
+            cfg.keystore.database.url.expose(),
+            "postgres://app@keys/dps_keys"
+        );
+        assert_eq!(cfg.keystore.backup_retention, time::Duration::days(7));
         assert_eq!(cfg.listen_addr, "0.0.0.0:50051".parse().expect("addr"));
         assert_eq!(cfg.migration_url.expose(), "postgres://app@db/dps");
         assert!(cfg.migrate_on_start);
@@ -169,12 +182,17 @@ mod tests {
     fn a_missing_database_url_names_the_variable() {
         let err = ServiceConfig::from_env(&Env::default()).expect_err("must fail");
         assert_eq!(err.var, "DPS_DATABASE_URL");
+        let env = Env::from_pairs([("DATABASE_URL", "postgres://x/y")]);
+        let err = ServiceConfig::from_env(&env).expect_err("must fail");
+        assert_eq!(err.var, "DPS_KEYSTORE_DATABASE_URL");
     }
 
     #[test]
     fn bad_values_name_the_variable_and_the_value() {
         let env = Env::from_pairs([
             ("DATABASE_URL", "postgres://x/y"),
+            ("DPS_KEYSTORE_DATABASE_URL", "postgres://x/k"),
+            ("DPS_KEY_FILE", "keys"),
             ("DPS_LISTEN_ADDR", "nowhere"),
         ]);
         let err = ServiceConfig::from_env(&env).expect_err("must fail");
@@ -182,6 +200,8 @@ mod tests {
         assert!(err.reason.contains("nowhere"), "{err}");
         let env = Env::from_pairs([
             ("DATABASE_URL", "postgres://x/y"),
+            ("DPS_KEYSTORE_DATABASE_URL", "postgres://x/k"),
+            ("DPS_KEY_FILE", "keys"),
             ("DPS_MIGRATE_ON_START", "perhaps"),
         ]);
         assert_eq!(
@@ -192,9 +212,14 @@ mod tests {
 
     #[test]
     fn debug_output_never_shows_values() {
-        let env = Env::from_pairs([("DATABASE_URL", "postgres://u:hunter2@db/x")]);
+        let env = Env::from_pairs([
+            ("DATABASE_URL", "postgres://u:hunter2@db/x"),
+            ("DPS_KEYSTORE_DATABASE_URL", "postgres://u:hunter3@db/k"),
+            ("DPS_KEY_FILE", "keys"),
+        ]);
         assert!(!format!("{env:?}").contains("hunter2"));
         let cfg = ServiceConfig::from_env(&env).expect("valid");
         assert!(!format!("{cfg:?}").contains("hunter2"));
+        assert!(!format!("{cfg:?}").contains("hunter3"));
     }
 }

@@ -264,9 +264,10 @@ impl From<sqlx::Error> for DbError {
     }
 }
 
-impl ServiceError for DbError {
-    fn code(&self) -> ErrorCode {
-        match self.fault {
+impl DbFault {
+    /// The gRPC outcome of a fault nothing turned into a domain outcome.
+    pub fn code(&self) -> ErrorCode {
+        match self {
             DbFault::Unavailable => ErrorCode::Unavailable,
             DbFault::Aborted => ErrorCode::Aborted,
             // A constraint the store did not turn into a domain outcome is a bug in the store.
@@ -275,6 +276,12 @@ impl ServiceError for DbError {
             | DbFault::CheckViolation(_)
             | DbFault::Other => ErrorCode::Internal,
         }
+    }
+}
+
+impl ServiceError for DbError {
+    fn code(&self) -> ErrorCode {
+        self.fault.code()
     }
 }
 

@@ -4,6 +4,7 @@
 
 use std::process::ExitCode;
 
+use dps_crypto::Vault;
 use sqlx::PgPool;
 use sqlx::migrate::Migrator;
 use tokio::net::TcpListener;
@@ -11,7 +12,7 @@ use tonic::service::Routes;
 
 use crate::config::{Env, ServiceConfig};
 use crate::server::{Readiness, serve, shutdown_signal};
-use crate::{db, telemetry};
+use crate::{db, keystore, telemetry};
 
 /// What a backend service hands to [`run`].
 #[derive(Debug, Clone, Copy)]
@@ -20,8 +21,8 @@ pub struct ServiceSpec {
     pub name: &'static str,
     /// The service's embedded migrations.
     pub migrator: &'static Migrator,
-    /// Builds the service's gRPC routes on a runtime pool.
-    pub routes: fn(PgPool) -> Routes,
+    /// Builds the service's gRPC routes on a runtime pool and the key-store vault.
+    pub routes: fn(PgPool, Vault) -> Routes,
 }
 
 const USAGE: &str = "usage: {name} [serve|migrate]\n  serve    migrate (unless DPS_MIGRATE_ON_START=false) and serve gRPC (default)\n  migrate  apply pending migrations as the schema owner and exit\nconfiguration: DPS_* environment variables, see the README";
@@ -72,11 +73,17 @@ async fn serve_or_migrate(
         db::migrate(&config.migration_url, spec.migrator)
             .await
             .map_err(|e| e.to_string())?;
+        db::migrate(&config.keystore.migration_url, &dps_crypto::MIGRATOR)
+            .await
+            .map_err(|e| format!("key store: {e}"))?;
         tracing::info!("migrations applied");
         if migrate_only {
             return Ok(());
         }
     }
+    let vault = keystore::open(&config.keystore)
+        .await
+        .map_err(|e| e.to_string())?;
     let pool = db::connect(&config.database)
         .await
         .map_err(|e| e.to_string())?;
@@ -89,7 +96,7 @@ async fn serve_or_migrate(
     tracing::info!(addr = %config.listen_addr, "serving gRPC");
     serve(
         listener,
-        (spec.routes)(pool.clone()),
+        (spec.routes)(pool.clone(), vault),
         Readiness::Database(pool.clone()),
         shutdown_signal(),
     )

@@ -6,10 +6,12 @@
 //! Postgres binaries. With none of them, tests fail with a message saying what to install: they
 //! never skip. Dev-dependency only.
 
+mod keystore;
 mod postgres;
 mod servers;
 mod spans;
 
+pub use keystore::TestKeystore;
 pub use postgres::{TestDb, postgres_kind};
 pub use servers::{
     Caller, TestServer, boxed_caller, caller, caller_with_roles, serve_on_fresh_db, spawn,

@@ -16,6 +16,7 @@ use tonic::{Request, Status};
 #[derive(Debug)]
 pub struct TestServer {
     addr: SocketAddr,
+    keystore: Option<crate::TestKeystore>,
     shutdown: Option<oneshot::Sender<()>>,
     handle: Option<JoinHandle<Result<(), ServeError>>>,
 }
@@ -33,6 +34,7 @@ pub async fn spawn(routes: Routes, readiness: Readiness) -> TestServer {
     }));
     TestServer {
         addr,
+        keystore: None,
         shutdown: Some(tx),
         handle: Some(handle),
     }
@@ -42,6 +44,13 @@ impl TestServer {
     /// The bound address.
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// The key store the server was given by [`serve_on_fresh_db`].
+    pub fn keystore(&self) -> &crate::TestKeystore {
+        self.keystore
+            .as_ref()
+            .expect("served by serve_on_fresh_db, with a key store")
     }
 
     /// A channel to the server (connects on first use).
@@ -75,18 +84,20 @@ impl Drop for TestServer {
 /// `XServiceClient<InterceptedService<Channel, Caller>>`.
 pub type Caller = Box<dyn FnMut(Request<()>) -> Result<Request<()>, Status> + Send + Sync>;
 
-/// A fresh database migrated by `migrator`, and the service built by `routes` served on it with
-/// readiness following that database.
+/// A fresh database migrated by `migrator` and a fresh key store, and the service built by
+/// `routes` served on them with readiness following the service's database.
 pub async fn serve_on_fresh_db(
     migrator: &'static sqlx::migrate::Migrator,
-    routes: fn(sqlx::PgPool) -> Routes,
+    routes: fn(sqlx::PgPool, dps_crypto::Vault) -> Routes,
 ) -> (crate::TestDb, TestServer) {
     let db = crate::TestDb::new(&[migrator]).await;
-    let server = spawn(
-        routes(db.pool().clone()),
+    let keystore = crate::TestKeystore::new().await;
+    let mut server = spawn(
+        routes(db.pool().clone(), keystore.vault().clone()),
         Readiness::Database(db.pool().clone()),
     )
     .await;
+    server.keystore = Some(keystore);
     (db, server)
 }
 

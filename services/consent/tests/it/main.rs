@@ -312,13 +312,27 @@ async fn a_session_killed_by_the_server_is_replaced_without_failing_callers() {
 #[tokio::test]
 async fn the_binary_migrates_serves_health_and_drains_on_sigterm() {
     let db = TestDb::new(&[&dps_consent::MIGRATOR]).await;
-    let migrate = tokio::process::Command::new(env!("CARGO_BIN_EXE_dps-consent"))
-        .arg("migrate")
-        .env("DPS_DATABASE_URL", db.app_url().expose())
-        .env("DPS_MIGRATION_DATABASE_URL", db.owner_url().expose())
-        .output()
-        .await
-        .expect("runs");
+    let keys = TestDb::new(&[]).await;
+    let key_file = std::env::temp_dir().join(format!("dps-consent-keys-{}", uuid::Uuid::new_v4()));
+    std::fs::write(
+        &key_file,
+        dps_crypto::KeyFile::generate(&dps_crypto::KekId::parse("k1").expect("id")),
+    )
+    .expect("key file");
+    let with_env = |command: &mut tokio::process::Command| {
+        command
+            .env("DPS_DATABASE_URL", db.app_url().expose())
+            .env("DPS_MIGRATION_DATABASE_URL", db.owner_url().expose())
+            .env("DPS_KEYSTORE_DATABASE_URL", keys.app_url().expose())
+            .env(
+                "DPS_KEYSTORE_MIGRATION_DATABASE_URL",
+                keys.owner_url().expose(),
+            )
+            .env("DPS_KEY_FILE", &key_file);
+    };
+    let mut migrate = tokio::process::Command::new(env!("CARGO_BIN_EXE_dps-consent"));
+    with_env(&mut migrate);
+    let migrate = migrate.arg("migrate").output().await.expect("runs");
     assert!(
         migrate.status.success(),
         "{}",
@@ -329,9 +343,9 @@ async fn the_binary_migrates_serves_health_and_drains_on_sigterm() {
         .and_then(|l| l.local_addr())
         .expect("free port")
         .port();
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_dps-consent"))
-        .env("DPS_DATABASE_URL", db.app_url().expose())
-        .env("DPS_MIGRATION_DATABASE_URL", db.owner_url().expose())
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_dps-consent"));
+    with_env(&mut child);
+    let mut child = child
         .env("DPS_LISTEN_ADDR", format!("127.0.0.1:{port}"))
         .stderr(std::process::Stdio::piped())
         .kill_on_drop(true)
@@ -374,4 +388,5 @@ async fn the_binary_migrates_serves_health_and_drains_on_sigterm() {
         status.success(),
         "graceful shutdown exits 0, got {status:?}"
     );
+    let _ = std::fs::remove_file(&key_file);
 }

@@ -132,6 +132,36 @@ pub const MAX_PERSON_ID: usize = 200;
 /// How far ahead of our clock a receive time may be, for the sender's clock skew.
 pub const CLOCK_SKEW: Duration = Duration::minutes(5);
 
+/// Most characters in each personal detail.
+pub const MAX_REQUESTER_NAME: usize = 200;
+/// See [`MAX_REQUESTER_NAME`].
+pub const MAX_REQUESTER_CONTACT: usize = 500;
+/// See [`MAX_REQUESTER_NAME`].
+pub const MAX_DETAILS: usize = 10_000;
+
+/// The personal details of a request: stored only sealed with the person's key (issue 4). Empty
+/// when not given, or once the person's key was shredded.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PersonalDetails {
+    /// Who made the request.
+    pub requester_name: Masked<String>,
+    /// How to reach them.
+    pub requester_contact: Masked<String>,
+    /// What was asked for, in the person's words.
+    pub details: Masked<String>,
+}
+
+impl PersonalDetails {
+    /// Stored column name and value of each detail, for sealing.
+    pub fn fields(&self) -> [(&'static str, &str); 3] {
+        [
+            ("requester_name", self.requester_name.expose()),
+            ("requester_contact", self.requester_contact.expose()),
+            ("details", self.details.expose()),
+        ]
+    }
+}
+
 /// A request to record, valid by construction.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewSubjectRequest {
@@ -139,6 +169,7 @@ pub struct NewSubjectRequest {
     channel: Channel,
     person_id: Masked<String>,
     received_at: OffsetDateTime,
+    personal: PersonalDetails,
 }
 
 impl NewSubjectRequest {
@@ -149,9 +180,11 @@ impl NewSubjectRequest {
         channel: Option<Channel>,
         person_id: &str,
         received_at: Option<OffsetDateTime>,
+        personal: [&str; 3],
         now: OffsetDateTime,
     ) -> Result<Self, Vec<FieldViolation>> {
         let person_id = person_id.trim();
+        let [requester_name, requester_contact, details] = personal.map(str::trim);
         let mut v = Violations::new();
         v.check(
             kind.is_some(),
@@ -175,11 +208,29 @@ impl NewSubjectRequest {
                 "must not be in the future",
             ),
         }
+        for (field, value, max) in [
+            ("requester_name", requester_name, MAX_REQUESTER_NAME),
+            (
+                "requester_contact",
+                requester_contact,
+                MAX_REQUESTER_CONTACT,
+            ),
+            ("details", details, MAX_DETAILS),
+        ] {
+            if value.chars().count() > max {
+                v.add(field, format!("at most {max} characters"));
+            }
+        }
         v.finish(Self {
             kind: kind.unwrap_or(RequestKind::Access),
             channel: channel.unwrap_or(Channel::Letter),
             person_id: Masked::new(person_id.to_owned()),
             received_at: received_at.unwrap_or(now),
+            personal: PersonalDetails {
+                requester_name: Masked::new(requester_name.to_owned()),
+                requester_contact: Masked::new(requester_contact.to_owned()),
+                details: Masked::new(details.to_owned()),
+            },
         })
     }
 
@@ -202,6 +253,30 @@ impl NewSubjectRequest {
     pub fn received_at(&self) -> OffsetDateTime {
         self.received_at
     }
+
+    /// The personal details.
+    pub fn personal(&self) -> &PersonalDetails {
+        &self.personal
+    }
+}
+
+/// A request's columns as stored, codes not yet parsed.
+#[derive(Debug)]
+pub struct StoredRequest<'a> {
+    /// Its id.
+    pub id: SubjectRequestId,
+    /// Stored kind code.
+    pub kind: &'a str,
+    /// Stored channel code.
+    pub channel: &'a str,
+    /// Stored state code.
+    pub state: &'a str,
+    /// The person reference.
+    pub person_id: String,
+    /// When received.
+    pub received_at: OffsetDateTime,
+    /// When recorded.
+    pub created_at: OffsetDateTime,
 }
 
 /// A recorded subject request.
@@ -215,29 +290,29 @@ pub struct SubjectRequest {
     pub state: RequestState,
     /// When it was recorded.
     pub created_at: OffsetDateTime,
+    /// Whether the person's key was shredded, so the personal details are gone.
+    pub personal_data_erased: bool,
 }
 
 impl SubjectRequest {
-    /// Rebuilds a stored request; `None` if a stored code is unknown to this version.
+    /// Rebuilds a stored request; `None` if a stored code is unknown to this version. `personal`
+    /// is `None` once the person's key was shredded.
     pub fn from_stored(
-        id: SubjectRequestId,
-        kind: &str,
-        channel: &str,
-        person_id: String,
-        state: &str,
-        received_at: OffsetDateTime,
-        created_at: OffsetDateTime,
+        stored: StoredRequest<'_>,
+        personal: Option<PersonalDetails>,
     ) -> Option<Self> {
         Some(Self {
-            id,
+            id: stored.id,
             spec: NewSubjectRequest {
-                kind: RequestKind::from_code(kind)?,
-                channel: Channel::from_code(channel)?,
-                person_id: Masked::new(person_id),
-                received_at,
+                kind: RequestKind::from_code(stored.kind)?,
+                channel: Channel::from_code(stored.channel)?,
+                person_id: Masked::new(stored.person_id),
+                received_at: stored.received_at,
+                personal: personal.clone().unwrap_or_default(),
             },
-            state: RequestState::from_code(state)?,
-            created_at,
+            state: RequestState::from_code(stored.state)?,
+            created_at: stored.created_at,
+            personal_data_erased: personal.is_none(),
         })
     }
 }
@@ -258,13 +333,19 @@ mod tests {
             Some(Channel::Phone),
             person_id,
             received_at,
+            [
+                "Jane Doe (daughter, lasting power of attorney)",
+                "jane@example.org",
+                "",
+            ],
             NOW,
         )
     }
 
     #[test]
     fn every_missing_field_is_reported_at_once() {
-        let err = NewSubjectRequest::parse(None, None, "  ", None, NOW).expect_err("invalid");
+        let err = NewSubjectRequest::parse(None, None, "  ", None, ["", "", ""], NOW)
+            .expect_err("invalid");
         let fields: Vec<&str> = err.iter().map(|v| v.field.as_str()).collect();
         assert_eq!(fields, ["kind", "channel", "person_id", "receive_time"]);
     }
@@ -329,5 +410,24 @@ mod tests {
             SubjectRequestId::parse_name("subjectRequests/not-a-uuid"),
             None
         );
+    }
+
+    #[test]
+    fn personal_details_are_optional_but_bounded() {
+        let ok = parse_at("person-1", Some(NOW)).expect("valid");
+        assert_eq!(ok.personal().requester_contact.expose(), "jane@example.org");
+        assert_eq!(format!("{:?}", ok.personal()).matches("jane").count(), 0);
+        let long = "x".repeat(MAX_DETAILS + 1);
+        let err = NewSubjectRequest::parse(
+            Some(RequestKind::Access),
+            Some(Channel::Email),
+            "person-1",
+            Some(NOW),
+            ["", "", &long],
+            NOW,
+        )
+        .expect_err("too long");
+        assert_eq!(err[0].field, "details");
+        assert_eq!(err[0].description, "at most 10000 characters");
     }
 }

@@ -1,6 +1,7 @@
 //! Protobuf messages to domain values and back. Messages are destructured without `..`, so a new
 //! field stops the build until someone decides what it means here.
 
+use dps_crypto::ShredReport;
 use dps_platform::proto_time;
 use dps_proto::common::v1 as common;
 use dps_proto::subject_requests::v1 as pb;
@@ -43,6 +44,10 @@ pub(super) fn create_subject_request(
         receive_time,
         state: _,
         create_time: _,
+        requester_name,
+        requester_contact,
+        details,
+        personal_data_erased: _,
     } = subject_request;
     let kind = match pb::RequestKind::try_from(kind) {
         Ok(kind) => kind_from_proto(kind),
@@ -68,8 +73,15 @@ pub(super) fn create_subject_request(
         }
         instant
     });
-    let parsed = NewSubjectRequest::parse(kind, channel, &person_id, received_at, now)
-        .map_err(|v| violations.extend(prefixed("subject_request", v)));
+    let parsed = NewSubjectRequest::parse(
+        kind,
+        channel,
+        &person_id,
+        received_at,
+        [&requester_name, &requester_contact, &details],
+        now,
+    )
+    .map_err(|v| violations.extend(prefixed("subject_request", v)));
     match parsed {
         Ok(subject_request) if violations.is_empty() => Ok((request_id, subject_request)),
         // An out-of-range value is reported as such, not also as missing.
@@ -162,5 +174,35 @@ pub(super) fn subject_request_to_proto(request: &SubjectRequest) -> pb::SubjectR
         receive_time: Some(proto_time::to_proto(request.spec.received_at())),
         state: state_to_proto(request.state).into(),
         create_time: Some(proto_time::to_proto(request.created_at)),
+        requester_name: request.spec.personal().requester_name.expose().clone(),
+        requester_contact: request.spec.personal().requester_contact.expose().clone(),
+        details: request.spec.personal().details.expose().clone(),
+        personal_data_erased: request.personal_data_erased,
+    }
+}
+
+/// The person whose key to shred.
+pub(super) fn shred_person(request: pb::ShredPersonalDataRequest) -> Result<String, Error> {
+    let pb::ShredPersonalDataRequest { person_id } = request;
+    let person_id = person_id.trim();
+    if person_id.is_empty() || person_id.chars().count() > crate::domain::MAX_PERSON_ID {
+        return Err(Error::InvalidArgument(vec![FieldViolation {
+            field: "person_id".into(),
+            description: "required, at most 200 characters".into(),
+        }]));
+    }
+    Ok(person_id.to_owned())
+}
+
+pub(super) fn shred_report_to_proto(report: &ShredReport) -> pb::ShredPersonalDataResponse {
+    let count = |n: usize| i32::try_from(n).unwrap_or(i32::MAX);
+    pb::ShredPersonalDataResponse {
+        person_id: report.person_id.clone(),
+        destroyed_key_count: count(report.key_ids.len()),
+        blind_index_entry_count: count(
+            usize::try_from(report.blind_index_entries).unwrap_or(usize::MAX),
+        ),
+        shred_time: Some(proto_time::to_proto(report.shredded_at)),
+        backups_clear_time: Some(proto_time::to_proto(report.backups_clear_by)),
     }
 }

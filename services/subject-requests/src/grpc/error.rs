@@ -26,6 +26,7 @@ impl ServiceError for Error {
             Error::NotFound(_) => ErrorCode::NotFound,
             Error::Store(StoreError::Db(db)) => db.code(),
             Error::Store(StoreError::Corrupt(_)) => ErrorCode::Internal,
+            Error::Store(StoreError::Vault(vault)) => vault.code(),
         }
     }
 

@@ -67,4 +67,24 @@ impl SubjectRequestsService for Handlers {
             &subject_request,
         )))
     }
+
+    #[instrument(skip_all, fields(rpc = "ShredPersonalData", tenant_id = tracing::field::Empty))]
+    async fn shred_personal_data(
+        &self,
+        request: Request<pb::ShredPersonalDataRequest>,
+    ) -> Result<Response<pb::ShredPersonalDataResponse>, Status> {
+        let context = CallContext::from_request(&request)?;
+        let person_id = convert::shred_person(request.into_inner())?;
+        let report = self
+            .store
+            .shred(&context.tenant, &person_id, &context.caller)
+            .await
+            .map_err(Error::from)?;
+        tracing::info!(
+            keys = report.key_ids.len(),
+            blind_index_entries = report.blind_index_entries,
+            "personal data shredded"
+        );
+        Ok(Response::new(convert::shred_report_to_proto(&report)))
+    }
 }

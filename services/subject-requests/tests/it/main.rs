@@ -12,6 +12,8 @@ use tonic::Code;
 use tonic::codegen::InterceptedService;
 use tonic::transport::Channel;
 
+mod encryption;
+
 type Client = SubjectRequestsServiceClient<InterceptedService<Channel, Caller>>;
 
 async fn start() -> (TestDb, TestServer) {

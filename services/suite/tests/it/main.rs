@@ -24,11 +24,29 @@ async fn run_suite(vars: &[(&str, &str)]) -> (Option<i32>, String) {
 
 #[tokio::test]
 async fn production_mode_without_a_key_set_refuses_to_start() {
-    let (code, stderr) =
-        run_suite(&[("DPS_DATABASE_URL", "postgres://dps_app@127.0.0.1:1/dps")]).await;
+    let (code, stderr) = run_suite(&[
+        ("DPS_DATABASE_URL", "postgres://dps_app@127.0.0.1:1/dps"),
+        (
+            "DPS_KEYSTORE_DATABASE_URL",
+            "postgres://dps_app@127.0.0.1:1/dps_keys",
+        ),
+        ("DPS_KEY_FILE", "/nonexistent/keys"),
+    ])
+    .await;
     assert_eq!(code, Some(2), "{stderr}");
     assert!(stderr.contains("DPS_GATEWAY_JWKS_FILE"), "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+#[tokio::test]
+async fn an_external_database_without_a_key_store_refuses_to_start() {
+    let (code, stderr) = run_suite(&[
+        ("DPS_GATEWAY_MODE", "development"),
+        ("DPS_DATABASE_URL", "postgres://dps_app@127.0.0.1:1/dps"),
+    ])
+    .await;
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("DPS_KEYSTORE_DATABASE_URL"), "{stderr}");
 }
 
 #[tokio::test]
@@ -40,6 +58,11 @@ async fn an_unreachable_database_fails_fast_with_a_clear_message() {
             "DPS_DATABASE_URL",
             "postgres://dps_app:secret-pw@127.0.0.1:1/dps",
         ),
+        (
+            "DPS_KEYSTORE_DATABASE_URL",
+            "postgres://dps_app@127.0.0.1:1/dps_keys",
+        ),
+        ("DPS_KEY_FILE", "/nonexistent/keys"),
         ("DPS_DB_ACQUIRE_TIMEOUT_MS", "1000"),
     ])
     .await;
