@@ -6,7 +6,7 @@ use dps_platform::db::DbConfig;
 use dps_platform::keystore::KeystoreConfig;
 use dps_suite::RunningSuite;
 use dps_test_support::Caller;
-use dps_test_support::TestDb;
+use dps_test_support::{TestDb, TestKeyFile};
 use tonic::Request;
 use tonic::metadata::MetadataValue;
 use tonic::transport::Channel;
@@ -14,7 +14,7 @@ use tonic::transport::Channel;
 pub struct Suite {
     pub db: TestDb,
     pub keys_db: TestDb,
-    _key_file: KeyFileGuard,
+    _key_file: TestKeyFile,
     pub suite: RunningSuite,
     pub issuer: DevIssuer,
 }
@@ -24,11 +24,11 @@ pub async fn start() -> Suite {
         dps_suite::SERVICES.iter().map(|s| s.migrator).collect();
     let db = TestDb::new(&migrators).await;
     let keys_db = TestDb::new(&[&dps_crypto::MIGRATOR]).await;
-    let key_file = KeyFileGuard::new();
+    let key_file = TestKeyFile::new();
     let keys = KeystoreConfig {
         database: DbConfig::for_url(keys_db.app_url().expose().clone()),
         migration_url: keys_db.owner_url(),
-        key_file: key_file.0.clone(),
+        key_file: key_file.path().to_owned(),
         backup_retention: dps_crypto::Vault::DEFAULT_BACKUP_RETENTION,
     };
     let issuer = DevIssuer::load_or_create(None, "dps-dev", "dps-suite").expect("dev key");
@@ -51,24 +51,6 @@ pub async fn start() -> Suite {
         _key_file: key_file,
         suite,
         issuer,
-    }
-}
-
-/// A key file with fresh random keys, deleted with the suite.
-struct KeyFileGuard(std::path::PathBuf);
-
-impl KeyFileGuard {
-    fn new() -> Self {
-        let path = std::env::temp_dir().join(format!("dps-test-keys-{}", uuid::Uuid::new_v4()));
-        let kek = dps_crypto::KekId::parse("test").expect("valid id");
-        std::fs::write(&path, dps_crypto::KeyFile::generate(&kek)).expect("writes the key file");
-        Self(path)
-    }
-}
-
-impl Drop for KeyFileGuard {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
     }
 }
 

@@ -41,3 +41,35 @@ impl TestKeystore {
         &self.db
     }
 }
+
+/// A key file with fresh random keys in the temp directory, deleted when dropped: what a service
+/// binary or the suite reads through `DPS_KEY_FILE`.
+#[derive(Debug)]
+pub struct TestKeyFile(std::path::PathBuf);
+
+impl TestKeyFile {
+    /// Writes a new key file.
+    pub fn new() -> Self {
+        let path = std::env::temp_dir().join(format!("dps-test-keys-{}", uuid::Uuid::new_v4()));
+        let kek = KekId::parse("test").expect("valid id");
+        std::fs::write(&path, dps_crypto::KeyFile::generate(&kek)).expect("writes the key file");
+        Self(path)
+    }
+
+    /// Where it is.
+    pub fn path(&self) -> &std::path::Path {
+        &self.0
+    }
+}
+
+impl Default for TestKeyFile {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Drop for TestKeyFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}

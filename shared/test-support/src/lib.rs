@@ -11,7 +11,7 @@ mod postgres;
 mod servers;
 mod spans;
 
-pub use keystore::TestKeystore;
+pub use keystore::{TestKeyFile, TestKeystore};
 pub use postgres::{TestDb, postgres_kind};
 pub use servers::{
     Caller, TestServer, boxed_caller, caller, caller_with_roles, serve_on_fresh_db, spawn,

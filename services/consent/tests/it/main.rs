@@ -313,12 +313,7 @@ async fn a_session_killed_by_the_server_is_replaced_without_failing_callers() {
 async fn the_binary_migrates_serves_health_and_drains_on_sigterm() {
     let db = TestDb::new(&[&dps_consent::MIGRATOR]).await;
     let keys = TestDb::new(&[]).await;
-    let key_file = std::env::temp_dir().join(format!("dps-consent-keys-{}", uuid::Uuid::new_v4()));
-    std::fs::write(
-        &key_file,
-        dps_crypto::KeyFile::generate(&dps_crypto::KekId::parse("k1").expect("id")),
-    )
-    .expect("key file");
+    let key_file = dps_test_support::TestKeyFile::new();
     let with_env = |command: &mut tokio::process::Command| {
         command
             .env("DPS_DATABASE_URL", db.app_url().expose())
@@ -328,7 +323,7 @@ async fn the_binary_migrates_serves_health_and_drains_on_sigterm() {
                 "DPS_KEYSTORE_MIGRATION_DATABASE_URL",
                 keys.owner_url().expose(),
             )
-            .env("DPS_KEY_FILE", &key_file);
+            .env("DPS_KEY_FILE", key_file.path());
     };
     let mut migrate = tokio::process::Command::new(env!("CARGO_BIN_EXE_dps-consent"));
     with_env(&mut migrate);
@@ -388,5 +383,4 @@ async fn the_binary_migrates_serves_health_and_drains_on_sigterm() {
         status.success(),
         "graceful shutdown exits 0, got {status:?}"
     );
-    let _ = std::fs::remove_file(&key_file);
 }
