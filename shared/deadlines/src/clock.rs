@@ -201,7 +201,7 @@ struct Wait {
     answered: Option<Date>,
 }
 
-/// Days that do not count: an inclusive range, `last` open while the answer is awaited.
+/// Days that do not count: from `asked` to `answered`, open while the answer is awaited.
 #[derive(Debug, Clone, Copy)]
 struct Pause {
     asked: Date,

@@ -152,14 +152,24 @@ pub struct PersonalDetails {
 }
 
 impl PersonalDetails {
-    /// Stored column name and value of each detail, for sealing.
-    pub fn fields(&self) -> [(&'static str, &str); 3] {
+    /// Each detail's value, in declaration order, for sealing.
+    pub fn values(&self) -> [&str; 3] {
         [
-            ("requester_name", self.requester_name.expose()),
-            ("requester_contact", self.requester_contact.expose()),
-            ("details", self.details.expose()),
+            self.requester_name.expose(),
+            self.requester_contact.expose(),
+            self.details.expose(),
         ]
     }
+}
+
+/// The rule for a person reference, wherever one is given: required, at most 200 characters.
+pub fn check_person_id(v: &mut Violations, person_id: &str) {
+    v.check(!person_id.is_empty(), "person_id", "required");
+    v.check(
+        person_id.chars().count() <= MAX_PERSON_ID,
+        "person_id",
+        "at most 200 characters",
+    );
 }
 
 /// A request to record, valid by construction.
@@ -193,12 +203,7 @@ impl NewSubjectRequest {
         );
         // Verbal requests are valid (003 §3.1.1), but how it arrived must be recorded.
         v.check(channel.is_some(), "channel", "required");
-        v.check(!person_id.is_empty(), "person_id", "required");
-        v.check(
-            person_id.chars().count() <= MAX_PERSON_ID,
-            "person_id",
-            "at most 200 characters",
-        );
+        check_person_id(&mut v, person_id);
         match received_at {
             None => v.add("receive_time", "required"),
             // Art 12(3): the response deadline runs from receipt, which cannot be later than now.

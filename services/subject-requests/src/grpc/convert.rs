@@ -185,13 +185,11 @@ pub(super) fn subject_request_to_proto(request: &SubjectRequest) -> pb::SubjectR
 pub(super) fn shred_person(request: pb::ShredPersonalDataRequest) -> Result<String, Error> {
     let pb::ShredPersonalDataRequest { person_id } = request;
     let person_id = person_id.trim();
-    if person_id.is_empty() || person_id.chars().count() > crate::domain::MAX_PERSON_ID {
-        return Err(Error::InvalidArgument(vec![FieldViolation {
-            field: "person_id".into(),
-            description: "required, at most 200 characters".into(),
-        }]));
-    }
-    Ok(person_id.to_owned())
+    let mut violations = dps_types::Violations::new();
+    crate::domain::check_person_id(&mut violations, person_id);
+    violations
+        .finish(person_id.to_owned())
+        .map_err(Error::InvalidArgument)
 }
 
 pub(super) fn shred_report_to_proto(report: &ShredReport) -> pb::ShredPersonalDataResponse {

@@ -39,9 +39,13 @@ pub struct Store {
     vault: Vault,
 }
 
-/// Every column the store reads, in this order.
-const COLUMNS: &str = "subject_request_id, kind, channel, person_id, state, received_at, \
-                       created_at, requester_name, requester_contact, details";
+/// Every column the store reads, in this order (a macro, so queries stay static strings).
+macro_rules! columns {
+    () => {
+        "subject_request_id, kind, channel, person_id, state, received_at, created_at, \
+         requester_name, requester_contact, details"
+    };
+}
 
 /// The sealed columns: the label each ciphertext is bound to.
 const SEALED: [&str; 3] = [
@@ -120,11 +124,11 @@ impl Store {
     ) -> Result<[Option<Vec<u8>>; 3], StoreError> {
         let given: Vec<(usize, (&str, &str))> = request
             .personal()
-            .fields()
+            .values()
             .into_iter()
             .enumerate()
-            .filter(|(_, (_, value))| !value.is_empty())
-            .map(|(i, (_, value))| (i, (SEALED[i], value)))
+            .filter(|(_, value)| !value.is_empty())
+            .map(|(i, value)| (i, (SEALED[i], value)))
             .collect();
         let mut out: [Option<Vec<u8>>; 3] = Default::default();
         if given.is_empty() {
@@ -161,15 +165,15 @@ impl Store {
         request: &NewSubjectRequest,
     ) -> Result<SubjectRequest, StoreError> {
         let [requester_name, requester_contact, details] = self.seal(tenant, request).await?;
-        let inserted: Option<SubjectRequestRow> = sqlx::query_as(
+        let inserted: Option<SubjectRequestRow> = sqlx::query_as(concat!(
             "INSERT INTO subject_requests.subject_requests \
                  (tenant_id, subject_request_id, kind, channel, person_id, state, received_at, \
                   created_by, request_id, requester_name, requester_contact, details) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
              ON CONFLICT ON CONSTRAINT subject_requests_request_id_key DO NOTHING \
-             RETURNING subject_request_id, kind, channel, person_id, state, received_at, \
-                       created_at, requester_name, requester_contact, details",
-        )
+             RETURNING ",
+            columns!()
+        ))
         .bind(tenant.as_str())
         .bind(SubjectRequestId::generate().as_uuid())
         .bind(request.kind().code())
@@ -189,10 +193,12 @@ impl Store {
             Some(row) => row,
             // The conflict can only be on the idempotency key, which is then not null.
             None => {
-                sqlx::query_as(sqlx::AssertSqlSafe(format!(
-                    "SELECT {COLUMNS} FROM subject_requests.subject_requests \
-                 WHERE tenant_id = $1 AND created_by = $2 AND request_id = $3"
-                )))
+                sqlx::query_as(concat!(
+                    "SELECT ",
+                    columns!(),
+                    " FROM subject_requests.subject_requests \
+                     WHERE tenant_id = $1 AND created_by = $2 AND request_id = $3"
+                ))
                 .bind(tenant.as_str())
                 .bind(caller.as_str())
                 .bind(request_id)
@@ -209,10 +215,12 @@ impl Store {
         tenant: &TenantId,
         id: SubjectRequestId,
     ) -> Result<Option<SubjectRequest>, StoreError> {
-        let row: Option<SubjectRequestRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "SELECT {COLUMNS} FROM subject_requests.subject_requests \
+        let row: Option<SubjectRequestRow> = sqlx::query_as(concat!(
+            "SELECT ",
+            columns!(),
+            " FROM subject_requests.subject_requests \
              WHERE tenant_id = $1 AND subject_request_id = $2"
-        )))
+        ))
         .bind(tenant.as_str())
         .bind(id.as_uuid())
         .fetch_optional(&self.pool)

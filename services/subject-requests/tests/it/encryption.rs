@@ -181,6 +181,12 @@ async fn shredding_erases_the_person_and_says_what_was_destroyed() {
         dps_platform::error::field_violations(&err)[0].0,
         "person_id"
     );
+    // Nothing was recorded for it: only the two shreds above are in the log.
+    let shreds: i64 = sqlx::query_scalar("SELECT count(*) FROM keystore.shreds")
+        .fetch_one(server.keystore().db().pool())
+        .await
+        .expect("counts");
+    assert_eq!(shreds, 2);
 }
 
 #[tokio::test]
