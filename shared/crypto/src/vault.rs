@@ -144,6 +144,14 @@ struct KeyRow {
     wrapped: Vec<u8>,
 }
 
+/// A key-store row with its tenant, for the re-wrap job that crosses tenants.
+#[derive(sqlx::FromRow)]
+struct TenantKeyRow {
+    tenant_id: String,
+    #[sqlx(flatten)]
+    key: KeyRow,
+}
+
 impl Vault {
     /// Key-store backups are kept this long unless configured otherwise.
     pub const DEFAULT_BACKUP_RETENTION: Duration = Duration::days(7);
@@ -329,31 +337,21 @@ impl Vault {
     pub async fn rewrap(&self, batch: i64) -> Result<u64, VaultError> {
         let current = self.keks.current().clone();
         let mut tx = self.pool.begin().await?;
-        let rows: Vec<(String, KeyRow)> =
-            sqlx::query_as::<_, (String, Uuid, String, String, Vec<u8>)>(
-                "SELECT tenant_id, key_id, person_id, kek_id, wrapped FROM keystore.data_keys \
+        let rows: Vec<TenantKeyRow> = sqlx::query_as(
+            "SELECT tenant_id, key_id, person_id, kek_id, wrapped FROM keystore.data_keys \
              WHERE kek_id <> $1 ORDER BY tenant_id, key_id LIMIT $2 FOR UPDATE SKIP LOCKED",
-            )
-            .bind(current.as_str())
-            .bind(batch)
-            .fetch_all(&mut *tx)
-            .await?
-            .into_iter()
-            .map(|(tenant, key_id, person_id, kek_id, wrapped)| {
-                (
-                    tenant,
-                    KeyRow {
-                        key_id,
-                        person_id,
-                        kek_id,
-                        wrapped,
-                    },
-                )
-            })
-            .collect();
+        )
+        .bind(current.as_str())
+        .bind(batch)
+        .fetch_all(&mut *tx)
+        .await?;
         let moved = rows.len() as u64;
-        for (tenant, row) in rows {
-            let tenant = TenantId::parse(&tenant).map_err(|_| VaultError::Malformed)?;
+        for TenantKeyRow {
+            tenant_id,
+            key: row,
+        } in rows
+        {
+            let tenant = TenantId::parse(&tenant_id).map_err(|_| VaultError::Malformed)?;
             let key = self.unwrap(&tenant, &row)?;
             let wrapped = self
                 .keks
