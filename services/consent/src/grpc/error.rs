@@ -11,12 +11,28 @@ pub enum Error {
     /// INVALID_ARGUMENT, with every field at fault.
     #[error("{}", dps_types::describe_violations(.0))]
     InvalidArgument(Vec<FieldViolation>),
-    /// NOT_FOUND: no such purpose in the caller's tenant.
+    /// NOT_FOUND: no such resource or person in the caller's tenant.
     #[error("{0} not found")]
     NotFound(String),
-    /// UNAVAILABLE, ABORTED or INTERNAL, from storage.
+    /// FAILED_PRECONDITION: the change is not allowed in the record's current state.
+    #[error("{0}")]
+    FailedPrecondition(String),
+    /// INTERNAL: a bug.
+    #[error("internal error: {0}")]
+    Internal(&'static str),
+    /// UNAVAILABLE, ABORTED or INTERNAL, from storage or the key store.
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+impl Error {
+    /// INVALID_ARGUMENT on one field.
+    pub fn invalid(field: &str, description: &str) -> Self {
+        Self::InvalidArgument(vec![FieldViolation {
+            field: field.into(),
+            description: description.into(),
+        }])
+    }
 }
 
 impl ServiceError for Error {
@@ -24,8 +40,10 @@ impl ServiceError for Error {
         match self {
             Error::InvalidArgument(_) => ErrorCode::InvalidArgument,
             Error::NotFound(_) => ErrorCode::NotFound,
+            Error::FailedPrecondition(_) => ErrorCode::FailedPrecondition,
+            Error::Internal(_) | Error::Store(StoreError::Corrupt(_)) => ErrorCode::Internal,
             Error::Store(StoreError::Db(db)) => db.code(),
-            Error::Store(StoreError::Corrupt(_)) => ErrorCode::Internal,
+            Error::Store(StoreError::Vault(vault)) => vault.code(),
         }
     }
 
