@@ -388,12 +388,15 @@ mod tests {
         for action in [ConsentAction::PreTicked, ConsentAction::Implied] {
             let mut c = capture();
             c.action = Some(action);
-            assert_eq!(parse(c, &p, &Settings::default()).unwrap_err(), ["action"]);
+            assert_eq!(
+                parse(c, &p, &Settings::default()).expect_err("refused"),
+                ["action"]
+            );
         }
         let mut c = capture();
         c.condition_of_service = true;
         assert_eq!(
-            parse(c, &p, &Settings::default()).unwrap_err(),
+            parse(c, &p, &Settings::default()).expect_err("refused"),
             ["condition_of_service"]
         );
     }
@@ -405,7 +408,7 @@ mod tests {
                 Some(super::super::SpecialCategoryCondition::ExplicitConsent)
         });
         assert_eq!(
-            parse(capture(), &p, &Settings::default()).unwrap_err(),
+            parse(capture(), &p, &Settings::default()).expect_err("refused"),
             ["action"]
         );
         let mut c = capture();
@@ -425,13 +428,13 @@ mod tests {
         advocate.lacks_capacity = true;
         advocate.giver_name = "IMCA".into();
         assert_eq!(
-            parse(advocate.clone(), &p, &Settings::default()).unwrap_err(),
+            parse(advocate.clone(), &p, &Settings::default()).expect_err("refused"),
             ["giver.role"]
         );
         let mut attorney = advocate;
         attorney.giver_role = Some(GiverRole::Attorney);
         assert_eq!(
-            parse(attorney.clone(), &p, &Settings::default()).unwrap_err(),
+            parse(attorney.clone(), &p, &Settings::default()).expect_err("refused"),
             ["giver.authority_reference", "giver.within_scope"]
         );
         attorney.authority_reference = "LPA 7000-1234-5678".into();
@@ -439,13 +442,13 @@ mod tests {
         assert!(parse(attorney.clone(), &p, &Settings::default()).is_ok());
         attorney.lacks_capacity = false;
         assert_eq!(
-            parse(attorney, &p, &Settings::default()).unwrap_err(),
+            parse(attorney, &p, &Settings::default()).expect_err("refused"),
             ["giver.role"]
         );
         let mut person = capture();
         person.lacks_capacity = true;
         assert_eq!(
-            parse(person, &p, &Settings::default()).unwrap_err(),
+            parse(person, &p, &Settings::default()).expect_err("refused"),
             ["giver.role"]
         );
     }
@@ -456,7 +459,7 @@ mod tests {
         let mut child = capture();
         child.subject_age = Some(12);
         assert_eq!(
-            parse(child.clone(), &online, &Settings::default()).unwrap_err(),
+            parse(child.clone(), &online, &Settings::default()).expect_err("refused"),
             ["giver.role"]
         );
         child.subject_age = Some(13);
@@ -466,7 +469,7 @@ mod tests {
             ..Settings::default()
         };
         assert_eq!(
-            parse(child.clone(), &online, &eu).unwrap_err(),
+            parse(child.clone(), &online, &eu).expect_err("refused"),
             ["giver.role"]
         );
         child.giver_role = Some(GiverRole::ParentalResponsibility);
@@ -480,7 +483,7 @@ mod tests {
         let mut child = capture();
         child.subject_age = Some(14);
         assert_eq!(
-            parse(child.clone(), &p, &Settings::default()).unwrap_err(),
+            parse(child.clone(), &p, &Settings::default()).expect_err("refused"),
             ["competence_assessment"]
         );
         let scotland = Settings {
@@ -500,13 +503,13 @@ mod tests {
         let mut c = capture();
         c.expire_time = Some(datetime!(2026-11-19 0:00 UTC));
         assert_eq!(
-            parse(c, &p, &Settings::default()).unwrap_err(),
+            parse(c, &p, &Settings::default()).expect_err("refused"),
             ["expire_time"]
         );
         let mut c = capture();
         c.consent_time = Some(datetime!(2026-11-26 0:00 UTC));
         assert_eq!(
-            parse(c, &p, &Settings::default()).unwrap_err(),
+            parse(c, &p, &Settings::default()).expect_err("refused"),
             ["consent_time"]
         );
     }
@@ -518,14 +521,15 @@ mod tests {
             superseded_materially_at: Some(datetime!(2026-11-01 0:00 UTC)),
             ..notice()
         };
-        let err =
-            NewConsent::parse(capture(), &p, &superseded, &Settings::default(), NOW).unwrap_err();
+        let err = NewConsent::parse(capture(), &p, &superseded, &Settings::default(), NOW)
+            .expect_err("refused");
         assert_eq!(err[0].field, "notice");
         let staff = NoticeShown {
             audience: Audience::Employees,
             ..notice()
         };
-        let err = NewConsent::parse(capture(), &p, &staff, &Settings::default(), NOW).unwrap_err();
+        let err = NewConsent::parse(capture(), &p, &staff, &Settings::default(), NOW)
+            .expect_err("refused");
         assert_eq!(err[0].field, "notice");
     }
 }

@@ -102,6 +102,8 @@ pub struct NewNotice {
     pub uri: String,
     /// Consents under earlier versions need renewing.
     pub material_change: bool,
+    /// When it was published, if not now.
+    pub published_at: Option<OffsetDateTime>,
 }
 
 impl NewNotice {
@@ -111,9 +113,16 @@ impl NewNotice {
         title: &str,
         uri: &str,
         material_change: bool,
+        published_at: Option<OffsetDateTime>,
+        now: OffsetDateTime,
     ) -> Result<Self, Vec<FieldViolation>> {
         let mut v = Violations::new();
         v.check(audience.is_some(), "audience", "required");
+        v.check(
+            published_at.is_none_or(|t| t <= now),
+            "publish_time",
+            "must not be in the future",
+        );
         let title = super::text(&mut v, "title", title, 200, false);
         let uri = super::text(&mut v, "uri", uri, 2000, false);
         v.finish(Self {
@@ -121,6 +130,7 @@ impl NewNotice {
             title,
             uri,
             material_change,
+            published_at,
         })
     }
 }
@@ -357,7 +367,7 @@ mod tests {
             "",
             NOW,
         )
-        .unwrap_err();
+        .expect_err("refused");
         let fields: Vec<&str> = err.iter().map(|v| v.field.as_str()).collect();
         assert_eq!(fields, ["ground", "start_time"]);
         let err = NewRestriction::parse(
@@ -369,14 +379,14 @@ mod tests {
             "",
             NOW,
         )
-        .unwrap_err();
+        .expect_err("refused");
         assert_eq!(err[0].field, "end_time");
     }
 
     #[test]
     fn lifting_needs_the_time_the_person_was_told() {
         assert_eq!(
-            check_told_time(None, NOW).unwrap_err()[0].field,
+            check_told_time(None, NOW).expect_err("refused")[0].field,
             "person_told_time"
         );
         assert!(check_told_time(Some(datetime!(2026-11-24 0:00 UTC)), NOW).is_ok());
@@ -393,7 +403,7 @@ mod tests {
             "",
             NOW,
         )
-        .unwrap_err();
+        .expect_err("refused");
         assert_eq!(err[0].field, "purpose");
         assert!(
             NewObjection::parse(
@@ -422,7 +432,7 @@ mod tests {
             disclosed_at: Some(NOW),
             has_consent: false,
         };
-        let err = NewDisclosure::parse(input.clone(), NOW).unwrap_err();
+        let err = NewDisclosure::parse(input.clone(), NOW).expect_err("refused");
         let fields: Vec<&str> = err.iter().map(|v| v.field.as_str()).collect();
         assert_eq!(fields, ["consent", "authoriser_role"]);
         let ok = DisclosureInput {
@@ -439,6 +449,6 @@ mod tests {
         check_person_id(&mut v, "person_id", " p-1");
         check_person_id(&mut v, "person_id", "");
         check_person_id(&mut v, "person_id", &"x".repeat(201));
-        assert_eq!(v.finish(()).unwrap_err().len(), 3);
+        assert_eq!(v.finish(()).expect_err("refused").len(), 3);
     }
 }

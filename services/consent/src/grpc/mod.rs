@@ -223,6 +223,7 @@ impl ConsentService for Handlers {
         request: Request<pb::PublishNoticeRequest>,
     ) -> Reply<pb::Notice> {
         let context = CallContext::from_request(&request)?;
+        let now = OffsetDateTime::now_utc();
         let pb::PublishNoticeRequest { notice, request_id } = request.into_inner();
         let mut r = Reader::default();
         let request_id = r.request_id(&request_id);
@@ -234,12 +235,13 @@ impl ConsentService for Handlers {
                 title,
                 uri,
                 material_change,
-                publish_time: _,
+                publish_time,
             } = n;
             let audience = r.enumeration("notice.audience", audience, convert::audience_from);
+            let published = r.time("notice.publish_time", publish_time);
             r.domain(
                 "notice",
-                NewNotice::parse(audience, &title, &uri, material_change),
+                NewNotice::parse(audience, &title, &uri, material_change, published, now),
             )
         });
         let notice = r.finish(parsed)?;
@@ -247,7 +249,13 @@ impl ConsentService for Handlers {
             .store
             .publish_notice(&context.tenant, &context.caller, request_id, &notice)
             .await
-            .map_err(Error::from)?;
+            .map_err(Error::from)?
+            .ok_or_else(|| {
+                Error::invalid(
+                    "notice.publish_time",
+                    "before the previous version of this audience's notice was published",
+                )
+            })?;
         Ok(Response::new(convert::notice_to_proto(&published)))
     }
 

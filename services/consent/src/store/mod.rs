@@ -50,6 +50,9 @@ pub struct Store {
     vault: Vault,
 }
 
+/// One row's sealed columns: label and ciphertext (`None` for NULL).
+type SealedRow = Vec<(&'static str, Option<Vec<u8>>)>;
+
 /// A published notice version.
 #[derive(Debug, Clone)]
 pub struct Notice {
@@ -268,7 +271,7 @@ impl Store {
     async fn open_rows(
         &self,
         tenant: &TenantId,
-        rows: Vec<Vec<(&'static str, Option<Vec<u8>>)>>,
+        rows: Vec<SealedRow>,
     ) -> Result<Vec<(Vec<String>, bool)>, StoreError> {
         let sealed: Vec<(usize, usize, &'static str, Sealed)> = rows
             .into_iter()
@@ -517,16 +520,16 @@ impl Store {
         rows.into_iter().map(Purpose::try_from).collect()
     }
 
-    /// Publishes the audience's next notice version.
+    /// Publishes the audience's next notice version; `None` if it would predate the previous one.
     pub async fn publish_notice(
         &self,
         tenant: &TenantId,
         caller: &CallerId,
         request_id: Option<Uuid>,
         n: &NewNotice,
-    ) -> Result<Notice, StoreError> {
+    ) -> Result<Option<Notice>, StoreError> {
         if let Some(existing) = self.notice_by_request(tenant, caller, request_id).await? {
-            return Ok(existing);
+            return Ok(Some(existing));
         }
         let mut tx = self.pool.begin().await?;
         let id = NoticeId::generate();
@@ -540,12 +543,15 @@ impl Store {
             &id.to_string(),
         )
         .await?;
-        sqlx::query(
+        // Versions are published in order: none before the previous one's publication.
+        let inserted = sqlx::query(
             "INSERT INTO consent.notices \
                  (tenant_id, notice_id, audience, version, title, uri, material_change, \
-                  created_by, request_id) \
-             SELECT $1, $2, $3, coalesce(max(version), 0) + 1, $4, $5, $6, $7, $8 \
-             FROM consent.notices WHERE tenant_id = $1 AND audience = $3",
+                  created_by, request_id, published_at) \
+             SELECT $1, $2, $3, coalesce(max(version), 0) + 1, $4, $5, $6, $7, $8, \
+                    coalesce($9, now()) \
+             FROM consent.notices WHERE tenant_id = $1 AND audience = $3 \
+             HAVING coalesce(max(published_at), '-infinity') <= coalesce($9, now())",
         )
         .bind(tenant.as_str())
         .bind(id.as_uuid())
@@ -555,12 +561,18 @@ impl Store {
         .bind(n.material_change)
         .bind(caller.as_str())
         .bind(request_id)
+        .bind(n.published_at)
         .execute(&mut *tx)
         .await?;
+        if inserted.rows_affected() == 0 {
+            return Ok(None);
+        }
         tx.commit().await?;
-        self.notice(tenant, id)
-            .await?
-            .ok_or(StoreError::Corrupt("notice"))
+        Ok(Some(
+            self.notice(tenant, id)
+                .await?
+                .ok_or(StoreError::Corrupt("notice"))?,
+        ))
     }
 
     async fn notice_by_request(
@@ -619,6 +631,7 @@ impl Store {
     }
 
     /// Records an acknowledgement (idempotent on the request id).
+    #[allow(clippy::too_many_arguments)]
     pub async fn acknowledge(
         &self,
         tenant: &TenantId,

@@ -1,5 +1,7 @@
 //! The consent service over a real socket against a real, freshly migrated Postgres database.
 
+mod ledger;
+
 use std::time::Duration;
 
 use dps_platform::error::field_violations;
@@ -28,6 +30,9 @@ fn care_planning() -> pb::Purpose {
         display_name: "Care planning".into(),
         description: "Planning and delivering each person's care".into(),
         lawful_basis: pb::LawfulBasis::PublicTask.into(),
+        data_categories: vec!["health".into(), "contact details".into()],
+        notice_audience: pb::Audience::ServiceUsers.into(),
+        special_category_condition: pb::SpecialCategoryCondition::HealthOrSocialCare.into(),
         ..Default::default()
     }
 }
@@ -107,7 +112,13 @@ async fn missing_fields_are_all_named_and_nothing_is_stored() {
         .collect();
     assert_eq!(
         fields,
-        ["request_id", "purpose.display_name", "purpose.lawful_basis"]
+        [
+            "request_id",
+            "purpose.display_name",
+            "purpose.lawful_basis",
+            "purpose.data_categories",
+            "purpose.notice_audience"
+        ]
     );
     assert_eq!(stored_purposes(&db).await, 0);
 
