@@ -9,7 +9,7 @@ export DPS_GATEWAY_MODE DPS_GATEWAY_DEV_KEY_FILE
 
 BUF := node_modules/.bin/buf
 
-.PHONY: help run test lint check fix build buf
+.PHONY: help run test lint check fix build buf bench-consent
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -31,6 +31,11 @@ lint: $(BUF) ## fmt, clippy, buf lint and the house grep lints
 	@! grep -rnE '\b(sqlx|tonic|tokio)::' services/*/src/domain/ || { echo "domain code must not use sqlx, tonic or tokio"; exit 1; }
 	@# Every table is schema-qualified, so who touches whose tables is a grep.
 	@! grep -rnP '\b(FROM|INTO|UPDATE|JOIN)\s+(?![a-z_]+\.)[a-z_]+\b(?!\()' services/*/src/store/ || { echo "qualify table names with the service's schema"; exit 1; }
+
+bench-consent: ## Benchmark the processing check (release build; writes target/bench/consent-check.json)
+	cargo build --release -p dps-consent -p dps-bench
+	@mkdir -p target/bench
+	target/release/dps-bench consent-check --json target/bench/consent-check.json $(BENCH_ARGS)
 
 check: lint ## Alias of lint
 

@@ -18,6 +18,8 @@ fn care_planning() -> consent::CreatePurposeRequest {
         purpose: Some(consent::Purpose {
             display_name: "Care planning".into(),
             lawful_basis: consent::LawfulBasis::PublicTask.into(),
+            data_categories: vec!["health".into()],
+            notice_audience: consent::Audience::ServiceUsers.into(),
             ..Default::default()
         }),
         request_id: String::new(),

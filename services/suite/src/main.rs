@@ -165,7 +165,7 @@ fn print_banner(
         println!("    export TOKEN={token}");
         println!("  try       grpcurl -plaintext -H \"authorization: Bearer $TOKEN\" \\");
         println!(
-            "              -d '{{\"purpose\":{{\"display_name\":\"Care planning\",\"lawful_basis\":\"LAWFUL_BASIS_PUBLIC_TASK\"}}}}' \\"
+            "              -d '{{\"purpose\":{{\"display_name\":\"Care planning\",\"lawful_basis\":\"LAWFUL_BASIS_PUBLIC_TASK\",\"data_categories\":[\"health\"],\"notice_audience\":\"AUDIENCE_SERVICE_USERS\"}}}}' \\"
         );
         println!("              {addr} dps.consent.v1.ConsentService/CreatePurpose");
     }
