@@ -8,11 +8,14 @@ pub use error::Error;
 
 use dps_platform::CallContext;
 use dps_proto::subject_requests::v1 as pb;
+use dps_types::TenantId;
 use pb::subject_requests_service_server::{SubjectRequestsService, SubjectRequestsServiceServer};
-use time::OffsetDateTime;
+use time::{Date, OffsetDateTime};
 use tonic::{Request, Response, Status};
 use tracing::instrument;
 
+use crate::domain::tasks::TaskOutcome;
+use crate::domain::{Rejection, SubjectRequest};
 use crate::store::Store;
 
 /// The tonic service.
@@ -26,6 +29,28 @@ pub struct Handlers {
     store: Store,
 }
 
+impl Handlers {
+    /// The tenant's local date today, for "overdue".
+    async fn today(&self, tenant: &TenantId) -> Result<Date, Error> {
+        let settings = self.store.settings(tenant).await?;
+        Ok(settings
+            .jurisdiction
+            .zone()
+            .local_date(OffsetDateTime::now_utc()))
+    }
+
+    async fn reply(
+        &self,
+        tenant: &TenantId,
+        request: &SubjectRequest,
+    ) -> Result<Response<pb::SubjectRequest>, Status> {
+        let today = self.today(tenant).await?;
+        Ok(Response::new(convert::subject_request_to_proto(
+            request, today,
+        )))
+    }
+}
+
 #[tonic::async_trait]
 impl SubjectRequestsService for Handlers {
     #[instrument(skip_all, fields(rpc = "CreateSubjectRequest", tenant_id = tracing::field::Empty))]
@@ -34,8 +59,16 @@ impl SubjectRequestsService for Handlers {
         request: Request<pb::CreateSubjectRequestRequest>,
     ) -> Result<Response<pb::SubjectRequest>, Status> {
         let context = CallContext::from_request(&request)?;
-        let (request_id, subject_request) =
-            convert::create_subject_request(request.into_inner(), OffsetDateTime::now_utc())?;
+        let settings = self
+            .store
+            .settings(&context.tenant)
+            .await
+            .map_err(Error::from)?;
+        let (request_id, subject_request, tasks) = convert::create_subject_request(
+            request.into_inner(),
+            settings.jurisdiction,
+            OffsetDateTime::now_utc(),
+        )?;
         let created = self
             .store
             .create_subject_request(
@@ -43,10 +76,17 @@ impl SubjectRequestsService for Handlers {
                 &context.caller,
                 request_id,
                 &subject_request,
+                settings.jurisdiction,
+                &tasks,
             )
             .await
-            .map_err(Error::from)?;
-        Ok(Response::new(convert::subject_request_to_proto(&created)))
+            .map_err(|e| match e {
+                crate::store::StoreError::Rejected(Rejection::Invalid(v)) => {
+                    Error::InvalidArgument(dps_types::prefixed("subject_request", v).collect())
+                }
+                other => Error::from(other),
+            })?;
+        self.reply(&context.tenant, &created).await
     }
 
     #[instrument(skip_all, fields(rpc = "GetSubjectRequest", tenant_id = tracing::field::Empty))]
@@ -63,9 +103,218 @@ impl SubjectRequestsService for Handlers {
             .await
             .map_err(Error::from)?
             .ok_or(Error::NotFound(name))?;
-        Ok(Response::new(convert::subject_request_to_proto(
-            &subject_request,
-        )))
+        self.reply(&context.tenant, &subject_request).await
+    }
+
+    #[instrument(skip_all, fields(rpc = "ListSubjectRequests", tenant_id = tracing::field::Empty))]
+    async fn list_subject_requests(
+        &self,
+        request: Request<pb::ListSubjectRequestsRequest>,
+    ) -> Result<Response<pb::ListSubjectRequestsResponse>, Status> {
+        let context = CallContext::from_request(&request)?;
+        let today = self.today(&context.tenant).await?;
+        let (filter, size, after) = convert::list_request(request.into_inner(), today)?;
+        let (requests, next) = self
+            .store
+            .list_subject_requests(&context.tenant, &filter, size, after.as_ref())
+            .await
+            .map_err(Error::from)?;
+        Ok(Response::new(pb::ListSubjectRequestsResponse {
+            subject_requests: requests
+                .iter()
+                .map(|r| convert::subject_request_to_proto(r, today))
+                .collect(),
+            next_page_token: convert::page_token(next),
+        }))
+    }
+
+    #[instrument(skip_all, fields(rpc = "RecordClockEvent", tenant_id = tracing::field::Empty))]
+    async fn record_clock_event(
+        &self,
+        request: Request<pb::RecordClockEventRequest>,
+    ) -> Result<Response<pb::SubjectRequest>, Status> {
+        let context = CallContext::from_request(&request)?;
+        let (id, event) = convert::clock_event(request.into_inner(), OffsetDateTime::now_utc())?;
+        let updated = self
+            .store
+            .record_clock_event(&context.tenant, &context.caller, id, event)
+            .await
+            .map_err(Error::from)?;
+        self.reply(&context.tenant, &updated).await
+    }
+
+    #[instrument(skip_all, fields(rpc = "TransitionSubjectRequest", tenant_id = tracing::field::Empty))]
+    async fn transition_subject_request(
+        &self,
+        request: Request<pb::TransitionSubjectRequestRequest>,
+    ) -> Result<Response<pb::SubjectRequest>, Status> {
+        let context = CallContext::from_request(&request)?;
+        let (id, step, reason) = convert::transition(request.into_inner())?;
+        let updated = self
+            .store
+            .transition(&context.tenant, &context.caller, id, step, &reason)
+            .await
+            .map_err(Error::from)?;
+        self.reply(&context.tenant, &updated).await
+    }
+
+    #[instrument(skip_all, fields(rpc = "RefuseSubjectRequest", tenant_id = tracing::field::Empty))]
+    async fn refuse_subject_request(
+        &self,
+        request: Request<pb::RefuseSubjectRequestRequest>,
+    ) -> Result<Response<pb::SubjectRequest>, Status> {
+        let context = CallContext::from_request(&request)?;
+        let (id, refusal) = convert::refusal(request.into_inner(), OffsetDateTime::now_utc())?;
+        let updated = self
+            .store
+            .refuse(&context.tenant, &context.caller, id, &refusal)
+            .await
+            .map_err(Error::from)?;
+        self.reply(&context.tenant, &updated).await
+    }
+
+    #[instrument(skip_all, fields(rpc = "AssignSubjectRequest", tenant_id = tracing::field::Empty))]
+    async fn assign_subject_request(
+        &self,
+        request: Request<pb::AssignSubjectRequestRequest>,
+    ) -> Result<Response<pb::SubjectRequest>, Status> {
+        let context = CallContext::from_request(&request)?;
+        let (id, handler) = convert::assignment(request.into_inner())?;
+        let updated = self
+            .store
+            .assign(&context.tenant, &context.caller, id, handler.as_deref())
+            .await
+            .map_err(Error::from)?;
+        self.reply(&context.tenant, &updated).await
+    }
+
+    #[instrument(skip_all, fields(rpc = "ListRequestHistory", tenant_id = tracing::field::Empty))]
+    async fn list_request_history(
+        &self,
+        request: Request<pb::ListRequestHistoryRequest>,
+    ) -> Result<Response<pb::ListRequestHistoryResponse>, Status> {
+        let context = CallContext::from_request(&request)?;
+        let pb::ListRequestHistoryRequest { name } = request.into_inner();
+        let id = convert::subject_request_name(&name)?;
+        let entries = self
+            .store
+            .history(&context.tenant, id)
+            .await
+            .map_err(Error::from)?;
+        Ok(Response::new(pb::ListRequestHistoryResponse {
+            entries: entries.iter().map(convert::history_to_proto).collect(),
+        }))
+    }
+
+    #[instrument(skip_all, fields(rpc = "ListFulfilmentTasks", tenant_id = tracing::field::Empty))]
+    async fn list_fulfilment_tasks(
+        &self,
+        request: Request<pb::ListFulfilmentTasksRequest>,
+    ) -> Result<Response<pb::ListFulfilmentTasksResponse>, Status> {
+        let context = CallContext::from_request(&request)?;
+        let (tasks, next) = match convert::task_list(request.into_inner())? {
+            convert::TaskListing::Pending(system, size, after) => self
+                .store
+                .pending_tasks(&context.tenant, &system, size, after.as_ref())
+                .await
+                .map_err(Error::from)?,
+            convert::TaskListing::OfRequest(id) => {
+                let tasks = self
+                    .store
+                    .request_tasks(&context.tenant, id)
+                    .await
+                    .map_err(Error::from)?;
+                // An unknown request and one without tasks are told apart.
+                if tasks.is_empty() {
+                    self.store
+                        .get_subject_request(&context.tenant, id)
+                        .await
+                        .map_err(Error::from)?
+                        .ok_or_else(|| Error::NotFound(id.to_string()))?;
+                }
+                (tasks, None)
+            }
+        };
+        Ok(Response::new(pb::ListFulfilmentTasksResponse {
+            tasks: tasks.iter().map(convert::task_to_proto).collect(),
+            next_page_token: convert::task_page_token(next),
+        }))
+    }
+
+    #[instrument(skip_all, fields(rpc = "CompleteFulfilmentTask", tenant_id = tracing::field::Empty))]
+    async fn complete_fulfilment_task(
+        &self,
+        request: Request<pb::CompleteFulfilmentTaskRequest>,
+    ) -> Result<Response<pb::FulfilmentTask>, Status> {
+        let context = CallContext::from_request(&request)?;
+        let pb::CompleteFulfilmentTaskRequest {
+            name,
+            export_json,
+            affected_records,
+        } = request.into_inner();
+        let id = convert::task_name(&name)?;
+        let task = self
+            .store
+            .finish_task(&context.tenant, &context.caller, id, |action| {
+                TaskOutcome::completed(action, &export_json, affected_records)
+                    .map_err(Rejection::Invalid)
+            })
+            .await
+            .map_err(Error::from)?;
+        Ok(Response::new(convert::task_to_proto(&task)))
+    }
+
+    #[instrument(skip_all, fields(rpc = "WaiveFulfilmentTask", tenant_id = tracing::field::Empty))]
+    async fn waive_fulfilment_task(
+        &self,
+        request: Request<pb::WaiveFulfilmentTaskRequest>,
+    ) -> Result<Response<pb::FulfilmentTask>, Status> {
+        let context = CallContext::from_request(&request)?;
+        let pb::WaiveFulfilmentTaskRequest {
+            name,
+            reason,
+            disproportionate,
+            justification,
+        } = request.into_inner();
+        let id = convert::task_name(&name)?;
+        // Checked before the task is read, so bad input never waits on a lock.
+        let outcome = TaskOutcome::waived(&reason, disproportionate, &justification)
+            .map_err(Error::InvalidArgument)?;
+        let task = self
+            .store
+            .finish_task(&context.tenant, &context.caller, id, |_| Ok(outcome))
+            .await
+            .map_err(Error::from)?;
+        Ok(Response::new(convert::task_to_proto(&task)))
+    }
+
+    #[instrument(skip_all, fields(rpc = "GetTenantSettings", tenant_id = tracing::field::Empty))]
+    async fn get_tenant_settings(
+        &self,
+        request: Request<pb::GetTenantSettingsRequest>,
+    ) -> Result<Response<pb::TenantSettings>, Status> {
+        let context = CallContext::from_request(&request)?;
+        let settings = self
+            .store
+            .settings(&context.tenant)
+            .await
+            .map_err(Error::from)?;
+        Ok(Response::new(convert::settings_to_proto(&settings)))
+    }
+
+    #[instrument(skip_all, fields(rpc = "UpdateTenantSettings", tenant_id = tracing::field::Empty))]
+    async fn update_tenant_settings(
+        &self,
+        request: Request<pb::UpdateTenantSettingsRequest>,
+    ) -> Result<Response<pb::TenantSettings>, Status> {
+        let context = CallContext::from_request(&request)?;
+        let jurisdiction = convert::settings(request.into_inner())?;
+        let settings = self
+            .store
+            .save_settings(&context.tenant, &context.caller, jurisdiction)
+            .await
+            .map_err(Error::from)?;
+        Ok(Response::new(convert::settings_to_proto(&settings)))
     }
 
     #[instrument(skip_all, fields(rpc = "ShredPersonalData", tenant_id = tracing::field::Empty))]
