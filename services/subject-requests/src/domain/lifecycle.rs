@@ -165,9 +165,32 @@ impl Step {
     }
 }
 
+impl Step {
+    /// What the step does, for messages: "cannot {verb} a request that is ...".
+    pub fn verb(self) -> &'static str {
+        match self {
+            Step::Start => "start work on",
+            Step::IdentityRequested => "ask for identity on",
+            Step::IdentityReceived => "record identity received for",
+            Step::FeeRequested => "ask for a fee on",
+            Step::FeePaid => "record a fee paid for",
+            Step::ClarificationRequested => "ask for clarification on",
+            Step::ClarificationReceived => "record clarification received for",
+            Step::Extend => "extend",
+            Step::SubmitForReview => "submit for review",
+            Step::Complete => "complete",
+            Step::Refuse => "refuse",
+            Step::Withdraw => "withdraw",
+            Step::Assign => "assign",
+            Step::Appeal => "appeal",
+            Step::Close => "close",
+        }
+    }
+}
+
 /// A step the request's state does not allow (FAILED_PRECONDITION).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("cannot {} a request that is {state}", .step.code().replace('_', " "))]
+#[error("cannot {} a request that is {state}", .step.verb())]
 pub struct IllegalStep {
     /// What was attempted.
     pub step: Step,

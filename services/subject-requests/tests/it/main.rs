@@ -13,6 +13,9 @@ use tonic::codegen::InterceptedService;
 use tonic::transport::Channel;
 
 mod encryption;
+mod lifecycle;
+mod listing;
+mod tasks;
 
 type Client = SubjectRequestsServiceClient<InterceptedService<Channel, Caller>>;
 
