@@ -7,6 +7,8 @@
 CREATE TABLE subject_requests.tenant_settings (
     tenant_id    text        NOT NULL,
     jurisdiction text        NOT NULL,
+    -- 003 §11.4: by default health data is released only once a health professional approved it.
+    health_release_without_approval boolean NOT NULL DEFAULT false,
     updated_by   text        NOT NULL,
     updated_at   timestamptz NOT NULL DEFAULT now(),
     CONSTRAINT tenant_settings_pkey PRIMARY KEY (tenant_id),
@@ -142,3 +144,34 @@ CREATE INDEX fulfilment_tasks_pending_idx
     WHERE state = 'pending';
 CREATE INDEX fulfilment_tasks_request_idx
     ON subject_requests.fulfilment_tasks (tenant_id, subject_request_id);
+
+-- Parts of a response reviewed before release (issue 16 §5): third-party data, health data and
+-- its approval, and what is withheld under which exemption. `description` is a reference to the
+-- records, not their content.
+CREATE TABLE subject_requests.review_parts (
+    tenant_id          text        NOT NULL,
+    part_id            uuid        NOT NULL,
+    subject_request_id uuid        NOT NULL,
+    description        text        NOT NULL,
+    third_party        text        NOT NULL,
+    health_data        boolean     NOT NULL,
+    exemption          text,
+    withheld_what      text,
+    opinion_by         text,
+    opinion_on         date,
+    approved_by        text,
+    approved_at        timestamptz,
+    created_by         text        NOT NULL,
+    created_at         timestamptz NOT NULL DEFAULT now(),
+    CONSTRAINT review_parts_pkey PRIMARY KEY (tenant_id, part_id),
+    CONSTRAINT review_parts_request_fkey FOREIGN KEY (tenant_id, subject_request_id)
+        REFERENCES subject_requests.subject_requests (tenant_id, subject_request_id),
+    CONSTRAINT review_parts_third_party_check CHECK (third_party IN ('none', 'redacted', 'consented')),
+    CONSTRAINT review_parts_exemption_check CHECK (exemption IN (
+        'legal_privilege', 'serious_harm', 'child_at_risk', 'adoption_or_court_records', 'other')),
+    -- DESIGN §3.1: serious harm is withheld only on a health professional's dated opinion.
+    CONSTRAINT review_parts_serious_harm_check CHECK (
+        exemption IS DISTINCT FROM 'serious_harm' OR (opinion_by IS NOT NULL AND opinion_on IS NOT NULL))
+);
+CREATE INDEX review_parts_request_idx
+    ON subject_requests.review_parts (tenant_id, subject_request_id);

@@ -93,6 +93,7 @@ impl RequestState {
             (Refuse, state) if state.is_open() => Refused,
             (Withdraw, state) if state.is_open() => Withdrawn,
             (Assign, state) if state.is_open() => state,
+            (Review, InProgress | AwaitingReview) => self,
             (Appeal, Completed | Refused) => Appealed,
             (Close, Completed | Refused | Withdrawn | Appealed) => Closed,
             (step, state) => return Err(IllegalStep { step, state }),
@@ -136,6 +137,8 @@ pub enum Step {
     Withdraw,
     /// A handler is assigned.
     Assign,
+    /// A part of the response is reviewed (recorded or approved).
+    Review,
     /// The person challenged the outcome.
     Appeal,
     /// Finished for good.
@@ -159,6 +162,7 @@ impl Step {
             Step::Refuse => "refuse",
             Step::Withdraw => "withdraw",
             Step::Assign => "assign",
+            Step::Review => "review",
             Step::Appeal => "appeal",
             Step::Close => "close",
         }
@@ -182,6 +186,7 @@ impl Step {
             Step::Refuse => "refuse",
             Step::Withdraw => "withdraw",
             Step::Assign => "assign",
+            Step::Review => "review parts of",
             Step::Appeal => "appeal",
             Step::Close => "close",
         }

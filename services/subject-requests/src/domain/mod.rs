@@ -7,6 +7,7 @@
 pub mod clock;
 pub mod lifecycle;
 pub mod refusal;
+pub mod review;
 pub mod settings;
 pub mod tasks;
 

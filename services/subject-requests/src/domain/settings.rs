@@ -83,6 +83,8 @@ impl Jurisdiction {
 pub struct TenantSettings {
     /// The law and calendar.
     pub jurisdiction: Jurisdiction,
+    /// 003 §11.4: health data goes out only once a health professional approved it (default).
+    pub health_release_needs_approval: bool,
     /// False while the defaults apply.
     pub saved: bool,
 }
@@ -91,6 +93,7 @@ impl Default for TenantSettings {
     fn default() -> Self {
         Self {
             jurisdiction: Jurisdiction::DEFAULT,
+            health_release_needs_approval: true,
             saved: false,
         }
     }

@@ -12,6 +12,9 @@ use uuid::Uuid;
 use super::Error;
 use crate::domain::clock::{ClockEventInput, FeeGround};
 use crate::domain::refusal::{RefusalGround, RefusalInput};
+use crate::domain::review::{
+    Exemption, NewReviewPart, ReviewPart, ReviewPartId, ReviewPartInput, ThirdParty,
+};
 use crate::domain::tasks::{self, FulfilmentTask, TaskAction, TaskId, TaskSpec, TaskState};
 use crate::domain::{
     Channel, ClockEvent, ClockStatus, IntakeInput, Jurisdiction, NewSubjectRequest,
@@ -768,7 +771,7 @@ pub(super) fn task_to_proto(task: &FulfilmentTask) -> pb::FulfilmentTask {
 }
 
 /// The settings to save.
-pub(super) fn settings(request: pb::UpdateTenantSettingsRequest) -> Result<Jurisdiction, Error> {
+pub(super) fn settings(request: pb::UpdateTenantSettingsRequest) -> Result<TenantSettings, Error> {
     let pb::UpdateTenantSettingsRequest { settings } = request;
     let Some(settings) = settings else {
         return Err(invalid("settings", "required"));
@@ -777,6 +780,7 @@ pub(super) fn settings(request: pb::UpdateTenantSettingsRequest) -> Result<Juris
         jurisdiction,
         time_zone: _,
         saved: _,
+        health_release_without_approval,
     } = settings;
     let mut violations = Vec::new();
     let jurisdiction = enum_field(
@@ -791,7 +795,14 @@ pub(super) fn settings(request: pb::UpdateTenantSettingsRequest) -> Result<Juris
             "required: England and Wales, Scotland, Northern Ireland or Jersey",
         ));
     }
-    finish(violations, jurisdiction)
+    finish(
+        violations,
+        jurisdiction.map(|jurisdiction| TenantSettings {
+            jurisdiction,
+            health_release_needs_approval: !health_release_without_approval,
+            saved: true,
+        }),
+    )
 }
 
 pub(super) fn settings_to_proto(settings: &TenantSettings) -> pb::TenantSettings {
@@ -799,6 +810,127 @@ pub(super) fn settings_to_proto(settings: &TenantSettings) -> pb::TenantSettings
         jurisdiction: jurisdiction_to_proto(settings.jurisdiction).into(),
         time_zone: settings.jurisdiction.zone().name().to_owned(),
         saved: settings.saved,
+        health_release_without_approval: !settings.health_release_needs_approval,
+    }
+}
+
+/// A part to record for review.
+pub(super) fn review_part(
+    request: pb::AddReviewPartRequest,
+    now: OffsetDateTime,
+) -> Result<(SubjectRequestId, NewReviewPart), Error> {
+    let pb::AddReviewPartRequest {
+        subject_request,
+        review_part,
+    } = request;
+    let id = SubjectRequestId::parse_name(&subject_request)
+        .ok_or_else(|| invalid("subject_request", "must be subjectRequests/{uuid}"))?;
+    let Some(part) = review_part else {
+        return Err(invalid("review_part", "required"));
+    };
+    // Output-only fields are ignored.
+    let pb::ReviewPart {
+        name: _,
+        subject_request: _,
+        description,
+        third_party,
+        health_data,
+        exemption,
+        withheld_what,
+        health_opinion_by,
+        health_opinion_date,
+        approved_by: _,
+        approve_time: _,
+        created_by: _,
+    } = part;
+    let mut violations = Vec::new();
+    let third_party = enum_field(
+        &mut violations,
+        "review_part.third_party",
+        third_party,
+        |t| match t {
+            pb::ThirdPartyHandling::Unspecified => None,
+            pb::ThirdPartyHandling::None => Some(ThirdParty::None),
+            pb::ThirdPartyHandling::Redacted => Some(ThirdParty::Redacted),
+            pb::ThirdPartyHandling::Consented => Some(ThirdParty::Consented),
+        },
+    );
+    let exemption = enum_field(&mut violations, "review_part.exemption", exemption, |e| {
+        use pb::Exemption as E;
+        Some(match e {
+            E::Unspecified => return None,
+            E::LegalPrivilege => Exemption::LegalPrivilege,
+            E::SeriousHarm => Exemption::SeriousHarm,
+            E::ChildAtRisk => Exemption::ChildAtRisk,
+            E::AdoptionOrCourtRecords => Exemption::AdoptionOrCourtRecords,
+            E::Other => Exemption::Other,
+        })
+    });
+    let opinion_on = parse_date("review_part.health_opinion_date", &health_opinion_date)
+        .map_err(|e| {
+            if let Error::InvalidArgument(v) = e {
+                violations.extend(v);
+            }
+        })
+        .ok()
+        .flatten();
+    let parsed = NewReviewPart::parse(
+        ReviewPartInput {
+            description: &description,
+            third_party,
+            health_data,
+            exemption,
+            withheld_what: &withheld_what,
+            opinion_by: &health_opinion_by,
+            opinion_on,
+        },
+        now,
+    )
+    .map_err(|v| violations.extend(prefixed("review_part", v)))
+    .ok();
+    finish(violations, parsed.map(|p| (id, p)))
+}
+
+pub(super) fn review_part_name(name: &str) -> Result<ReviewPartId, Error> {
+    ReviewPartId::parse_name(name).ok_or_else(|| invalid("name", "must be reviewParts/{uuid}"))
+}
+
+pub(super) fn review_part_to_proto(part: &ReviewPart) -> pb::ReviewPart {
+    let withholding = part.part.withholding.as_ref();
+    let opinion = withholding.and_then(|w| w.opinion.as_ref());
+    pb::ReviewPart {
+        name: part.id.to_string(),
+        subject_request: part.request.to_string(),
+        description: part.part.description.clone(),
+        third_party: match part.part.third_party {
+            ThirdParty::None => pb::ThirdPartyHandling::None,
+            ThirdParty::Redacted => pb::ThirdPartyHandling::Redacted,
+            ThirdParty::Consented => pb::ThirdPartyHandling::Consented,
+        }
+        .into(),
+        health_data: part.part.health_data,
+        exemption: withholding
+            .map_or(pb::Exemption::Unspecified, |w| match w.exemption {
+                Exemption::LegalPrivilege => pb::Exemption::LegalPrivilege,
+                Exemption::SeriousHarm => pb::Exemption::SeriousHarm,
+                Exemption::ChildAtRisk => pb::Exemption::ChildAtRisk,
+                Exemption::AdoptionOrCourtRecords => pb::Exemption::AdoptionOrCourtRecords,
+                Exemption::Other => pb::Exemption::Other,
+            })
+            .into(),
+        withheld_what: withholding.map(|w| w.what.clone()).unwrap_or_default(),
+        health_opinion_by: opinion.map(|o| o.by.clone()).unwrap_or_default(),
+        health_opinion_date: date_to_proto(opinion.map(|o| o.on)),
+        approved_by: part
+            .approval
+            .as_ref()
+            .map(|(by, _)| by.clone())
+            .unwrap_or_default(),
+        approve_time: part
+            .approval
+            .as_ref()
+            .map(|(_, at)| proto_time::to_proto(*at)),
+        created_by: part.created_by.clone(),
     }
 }
 

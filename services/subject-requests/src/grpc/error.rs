@@ -34,7 +34,9 @@ impl ServiceError for Error {
         match self {
             Error::InvalidArgument(_) => ErrorCode::InvalidArgument,
             Error::NotFound(_) | Error::Store(StoreError::NotFound(_)) => ErrorCode::NotFound,
-            Error::PermissionDenied(_) => ErrorCode::PermissionDenied,
+            Error::PermissionDenied(_) | Error::Store(StoreError::Forbidden(_)) => {
+                ErrorCode::PermissionDenied
+            }
             Error::Store(StoreError::Rejected(Rejection::Invalid(_))) => ErrorCode::InvalidArgument,
             Error::Store(StoreError::Rejected(
                 Rejection::Illegal(_) | Rejection::Precondition(_),

@@ -15,7 +15,7 @@ use tonic::{Request, Response, Status};
 use tracing::instrument;
 
 use crate::domain::tasks::TaskOutcome;
-use crate::domain::{Rejection, SubjectRequest};
+use crate::domain::{Rejection, SubjectRequest, SubjectRequestId};
 use crate::store::Store;
 
 /// The tonic service.
@@ -288,6 +288,69 @@ impl SubjectRequestsService for Handlers {
         Ok(Response::new(convert::task_to_proto(&task)))
     }
 
+    #[instrument(skip_all, fields(rpc = "AddReviewPart", tenant_id = tracing::field::Empty))]
+    async fn add_review_part(
+        &self,
+        request: Request<pb::AddReviewPartRequest>,
+    ) -> Result<Response<pb::ReviewPart>, Status> {
+        let context = CallContext::from_request(&request)?;
+        let (id, part) = convert::review_part(request.into_inner(), OffsetDateTime::now_utc())?;
+        let part = self
+            .store
+            .add_review_part(&context.tenant, &context.caller, id, &part)
+            .await
+            .map_err(Error::from)?;
+        Ok(Response::new(convert::review_part_to_proto(&part)))
+    }
+
+    #[instrument(skip_all, fields(rpc = "ApproveHealthRelease", tenant_id = tracing::field::Empty))]
+    async fn approve_health_release(
+        &self,
+        request: Request<pb::ApproveHealthReleaseRequest>,
+    ) -> Result<Response<pb::ReviewPart>, Status> {
+        let context = CallContext::from_request(&request)?;
+        let pb::ApproveHealthReleaseRequest { name } = request.into_inner();
+        let id = convert::review_part_name(&name)?;
+        // The role comes from the gateway's verified token (x-dps-roles).
+        let part = self
+            .store
+            .approve_health_release(&context.tenant, &context.caller, &context.roles, id)
+            .await
+            .map_err(Error::from)?;
+        Ok(Response::new(convert::review_part_to_proto(&part)))
+    }
+
+    #[instrument(skip_all, fields(rpc = "ListReviewParts", tenant_id = tracing::field::Empty))]
+    async fn list_review_parts(
+        &self,
+        request: Request<pb::ListReviewPartsRequest>,
+    ) -> Result<Response<pb::ListReviewPartsResponse>, Status> {
+        let context = CallContext::from_request(&request)?;
+        let pb::ListReviewPartsRequest { subject_request } = request.into_inner();
+        let id = SubjectRequestId::parse_name(&subject_request).ok_or_else(|| {
+            Error::InvalidArgument(vec![dps_types::FieldViolation {
+                field: "subject_request".into(),
+                description: "must be subjectRequests/{uuid}".into(),
+            }])
+        })?;
+        let parts = self
+            .store
+            .review_parts(&context.tenant, id)
+            .await
+            .map_err(Error::from)?;
+        if parts.is_empty() {
+            // An unknown request and one without parts are told apart.
+            self.store
+                .get_subject_request(&context.tenant, id)
+                .await
+                .map_err(Error::from)?
+                .ok_or_else(|| Error::NotFound(id.to_string()))?;
+        }
+        Ok(Response::new(pb::ListReviewPartsResponse {
+            review_parts: parts.iter().map(convert::review_part_to_proto).collect(),
+        }))
+    }
+
     #[instrument(skip_all, fields(rpc = "GetTenantSettings", tenant_id = tracing::field::Empty))]
     async fn get_tenant_settings(
         &self,
@@ -308,10 +371,10 @@ impl SubjectRequestsService for Handlers {
         request: Request<pb::UpdateTenantSettingsRequest>,
     ) -> Result<Response<pb::TenantSettings>, Status> {
         let context = CallContext::from_request(&request)?;
-        let jurisdiction = convert::settings(request.into_inner())?;
+        let settings = convert::settings(request.into_inner())?;
         let settings = self
             .store
-            .save_settings(&context.tenant, &context.caller, jurisdiction)
+            .save_settings(&context.tenant, &context.caller, settings)
             .await
             .map_err(Error::from)?;
         Ok(Response::new(convert::settings_to_proto(&settings)))

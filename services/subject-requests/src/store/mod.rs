@@ -2,6 +2,7 @@
 //! Every change is one transaction that locks the request, checks the domain's rules against
 //! what is stored, and writes the change with its history row.
 
+mod review;
 mod tasks;
 
 pub use tasks::TaskPageKey;
@@ -37,6 +38,9 @@ pub enum StoreError {
     /// NOT_FOUND: no such resource in the tenant.
     #[error("{0} not found")]
     NotFound(String),
+    /// PERMISSION_DENIED: the caller lacks the role a rule requires.
+    #[error("{0}")]
+    Forbidden(String),
     /// INVALID_ARGUMENT or FAILED_PRECONDITION: nothing was changed.
     #[error(transparent)]
     Rejected(#[from] Rejection),
@@ -344,20 +348,7 @@ impl Store {
 
     /// The tenant's settings, or the defaults.
     pub async fn settings(&self, tenant: &TenantId) -> Result<TenantSettings, StoreError> {
-        let code: Option<String> = sqlx::query_scalar(
-            "SELECT jurisdiction FROM subject_requests.tenant_settings WHERE tenant_id = $1",
-        )
-        .bind(tenant.as_str())
-        .fetch_optional(&self.pool)
-        .await?;
-        match code {
-            None => Ok(TenantSettings::default()),
-            Some(code) => Ok(TenantSettings {
-                jurisdiction: Jurisdiction::from_code(&code)
-                    .ok_or(StoreError::Corrupt("jurisdiction"))?,
-                saved: true,
-            }),
-        }
+        settings_in(&self.pool, tenant).await
     }
 
     /// Saves the tenant's settings.
@@ -365,23 +356,26 @@ impl Store {
         &self,
         tenant: &TenantId,
         caller: &CallerId,
-        jurisdiction: Jurisdiction,
+        settings: TenantSettings,
     ) -> Result<TenantSettings, StoreError> {
         sqlx::query(
-            "INSERT INTO subject_requests.tenant_settings (tenant_id, jurisdiction, updated_by) \
-             VALUES ($1, $2, $3) \
+            "INSERT INTO subject_requests.tenant_settings \
+                 (tenant_id, jurisdiction, health_release_without_approval, updated_by) \
+             VALUES ($1, $2, $3, $4) \
              ON CONFLICT ON CONSTRAINT tenant_settings_pkey DO UPDATE \
-             SET jurisdiction = EXCLUDED.jurisdiction, updated_by = EXCLUDED.updated_by, \
-                 updated_at = now()",
+             SET jurisdiction = EXCLUDED.jurisdiction, \
+                 health_release_without_approval = EXCLUDED.health_release_without_approval, \
+                 updated_by = EXCLUDED.updated_by, updated_at = now()",
         )
         .bind(tenant.as_str())
-        .bind(jurisdiction.code())
+        .bind(settings.jurisdiction.code())
+        .bind(!settings.health_release_needs_approval)
         .bind(caller.as_str())
         .execute(&self.pool)
         .await?;
         Ok(TenantSettings {
-            jurisdiction,
             saved: true,
+            ..settings
         })
     }
 
@@ -698,6 +692,9 @@ impl Store {
         if step == Step::Complete {
             let pending = tasks::pending_count(&mut tx, tenant, id).await?;
             crate::domain::tasks::check_all_done(pending)?;
+            let policy = settings_in(&mut *tx, tenant).await?;
+            let unapproved = review::unapproved_health_parts(&mut tx, tenant, id).await?;
+            crate::domain::review::check_release(unapproved, policy.health_release_needs_approval)?;
         }
         write_state(&mut tx, tenant, id, next, None).await?;
         insert_history(
@@ -833,6 +830,28 @@ impl Store {
             return Err(StoreError::NotFound(id.to_string()));
         }
         Ok(entries)
+    }
+}
+
+async fn settings_in<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    tenant: &TenantId,
+) -> Result<TenantSettings, StoreError> {
+    let row: Option<(String, bool)> = sqlx::query_as(
+        "SELECT jurisdiction, health_release_without_approval \
+         FROM subject_requests.tenant_settings WHERE tenant_id = $1",
+    )
+    .bind(tenant.as_str())
+    .fetch_optional(db)
+    .await?;
+    match row {
+        None => Ok(TenantSettings::default()),
+        Some((code, without_approval)) => Ok(TenantSettings {
+            jurisdiction: Jurisdiction::from_code(&code)
+                .ok_or(StoreError::Corrupt("jurisdiction"))?,
+            health_release_needs_approval: !without_approval,
+            saved: true,
+        }),
     }
 }
 

@@ -271,6 +271,55 @@ async fn an_access_request_with_identity_restart_clarification_pause_and_extensi
         .await
         .expect("review");
     assert_eq!(r.state(), pb::RequestState::AwaitingReview);
+
+    // Review: the care notes hold health data and a nurse's note about another resident.
+    let part = client
+        .add_review_part(pb::AddReviewPartRequest {
+            subject_request: name.clone(),
+            review_part: Some(pb::ReviewPart {
+                description: "care notes Jan-Mar 2026".into(),
+                third_party: pb::ThirdPartyHandling::Redacted.into(),
+                health_data: true,
+                ..Default::default()
+            }),
+        })
+        .await
+        .expect("part recorded")
+        .into_inner();
+    // 003 §11.4 (the default policy): no release before a health professional approves.
+    let before = rows(&db).await;
+    let status = transition(&mut client, &name, pb::Transition::Complete, "")
+        .await
+        .expect_err("unapproved health data");
+    assert_eq!(status.code(), Code::FailedPrecondition);
+    assert!(
+        status.message().contains("health professional"),
+        "{}",
+        status.message()
+    );
+    let approve = pb::ApproveHealthReleaseRequest {
+        name: part.name.clone(),
+    };
+    let status = client
+        .approve_health_release(approve.clone())
+        .await
+        .expect_err("a dpo is not a health professional");
+    assert_eq!(status.code(), Code::PermissionDenied);
+    assert_eq!(rows(&db).await, before);
+    let mut nurse = super::client_with_roles(
+        &server,
+        "acme-north",
+        "nurse-okafor",
+        &["health_professional"],
+    );
+    let approved = nurse
+        .approve_health_release(approve)
+        .await
+        .expect("approved")
+        .into_inner();
+    assert_eq!(approved.approved_by, "nurse-okafor");
+    assert!(approved.approve_time.is_some());
+
     let r = transition(&mut client, &name, pb::Transition::Complete, "")
         .await
         .expect("completed");
@@ -298,16 +347,25 @@ async fn an_access_request_with_identity_restart_clarification_pause_and_extensi
             "extend",
             "task_completed",
             "submit_for_review",
+            "review_part_added",
+            "health_release_approved",
             "complete"
         ]
     );
-    assert!(history.iter().all(|e| e.actor == "test-caller"));
+    let actors: Vec<&str> = history.iter().map(|e| e.actor.as_str()).collect();
+    assert_eq!(actors[9], "nurse-okafor");
+    assert!(
+        actors
+            .iter()
+            .enumerate()
+            .all(|(i, a)| i == 9 || *a == "test-caller")
+    );
     assert_eq!(
         history[5].reason,
         "records held across four homes and two systems"
     );
-    assert_eq!(history[8].from_state(), pb::RequestState::AwaitingReview);
-    assert_eq!(history[8].to_state(), pb::RequestState::Completed);
+    assert_eq!(history[10].from_state(), pb::RequestState::AwaitingReview);
+    assert_eq!(history[10].to_state(), pb::RequestState::Completed);
 }
 
 #[tokio::test]
@@ -788,4 +846,104 @@ async fn intake_records_who_asked_and_handles_non_portable_data_as_access() {
         .expect("read")
         .into_inner();
     assert_eq!(read, r);
+}
+
+#[tokio::test]
+async fn withholding_for_serious_harm_needs_a_dated_opinion_and_policy_can_lift_approval() {
+    let (db, server) = start().await;
+    let mut client = client(&server, "acme-north");
+    let r = created(
+        &mut client,
+        request(pb::RequestKind::Access, date!(2026 - 11 - 02)),
+    )
+    .await;
+    let add = |part: pb::ReviewPart| pb::AddReviewPartRequest {
+        subject_request: r.name.clone(),
+        review_part: Some(part),
+    };
+    let harm = pb::ReviewPart {
+        description: "psychiatric assessment, 3 Nov 2026".into(),
+        third_party: pb::ThirdPartyHandling::None.into(),
+        health_data: true,
+        exemption: pb::Exemption::SeriousHarm.into(),
+        withheld_what: "the assessment's risk section".into(),
+        ..Default::default()
+    };
+    let before = rows(&db).await;
+    let status = client
+        .add_review_part(add(harm.clone()))
+        .await
+        .expect_err("no opinion");
+    let fields: Vec<String> = field_violations(&status)
+        .into_iter()
+        .map(|(f, _)| f)
+        .collect();
+    assert_eq!(
+        fields,
+        [
+            "review_part.health_opinion_by",
+            "review_part.health_opinion_date"
+        ]
+    );
+    assert_eq!(rows(&db).await, before);
+    let harm = pb::ReviewPart {
+        health_opinion_by: "Dr A Patel, consultant psychiatrist".into(),
+        health_opinion_date: "2026-11-20".into(),
+        ..harm
+    };
+    // Not yet in progress: nothing to review.
+    let status = client
+        .add_review_part(add(harm.clone()))
+        .await
+        .expect_err("received");
+    assert_eq!(status.code(), Code::FailedPrecondition);
+    transition(&mut client, &r.name, pb::Transition::Start, "")
+        .await
+        .expect("started");
+    let withheld = client
+        .add_review_part(add(harm))
+        .await
+        .expect("withheld")
+        .into_inner();
+    assert_eq!(withheld.exemption(), pb::Exemption::SeriousHarm);
+    // A released health part, with the tenant's approval policy lifted: completes unapproved.
+    client
+        .add_review_part(add(pb::ReviewPart {
+            description: "GP letters 2025".into(),
+            third_party: pb::ThirdPartyHandling::None.into(),
+            health_data: true,
+            ..Default::default()
+        }))
+        .await
+        .expect("released part");
+    assert_eq!(
+        transition(&mut client, &r.name, pb::Transition::Complete, "")
+            .await
+            .expect_err("policy on")
+            .code(),
+        Code::FailedPrecondition
+    );
+    client
+        .update_tenant_settings(pb::UpdateTenantSettingsRequest {
+            settings: Some(pb::TenantSettings {
+                jurisdiction: PbJurisdiction::EnglandAndWales.into(),
+                health_release_without_approval: true,
+                ..Default::default()
+            }),
+        })
+        .await
+        .expect("policy lifted");
+    transition(&mut client, &r.name, pb::Transition::Complete, "")
+        .await
+        .expect("completed");
+    let parts = client
+        .list_review_parts(pb::ListReviewPartsRequest {
+            subject_request: r.name.clone(),
+        })
+        .await
+        .expect("parts")
+        .into_inner()
+        .review_parts;
+    assert_eq!(parts.len(), 2);
+    assert_eq!(parts[0].health_opinion_date, "2026-11-20");
 }

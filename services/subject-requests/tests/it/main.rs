@@ -31,6 +31,13 @@ fn client(server: &TestServer, tenant: &str) -> Client {
     SubjectRequestsServiceClient::with_interceptor(server.channel(), boxed_caller(tenant))
 }
 
+fn client_with_roles(server: &TestServer, tenant: &str, caller: &str, roles: &[&str]) -> Client {
+    SubjectRequestsServiceClient::with_interceptor(
+        server.channel(),
+        Box::new(dps_test_support::caller_with_roles(tenant, caller, roles)),
+    )
+}
+
 /// A verbal access request taken by phone an hour ago.
 fn phoned_access_request() -> pb::SubjectRequest {
     pb::SubjectRequest {
