@@ -47,6 +47,8 @@ ALTER TABLE subject_requests.subject_requests
     ADD COLUMN refused_at timestamptz,
     ADD COLUMN refused_by text,
     ADD COLUMN updated_at timestamptz NOT NULL DEFAULT now(),
+    -- When the completion was recorded, for the dashboard's time to complete and on-time rate.
+    ADD COLUMN completed_at timestamptz,
     -- Sort key: undated requests (clock not started, or paused) after every dated one.
     ADD COLUMN due_sort date GENERATED ALWAYS AS (coalesce(due_on, 'infinity'::date)) STORED,
     -- Kept in step with RequestState::is_open.

@@ -21,7 +21,7 @@ use crate::domain::{
     PortabilityCheck, Refusal, Relationship, RequestKind, RequestState, Step, SubjectRequest,
     SubjectRequestId, TenantSettings,
 };
-use crate::store::{HistoryEntry, ListFilter, PageKey, TaskPageKey};
+use crate::store::{Figures, HistoryEntry, ListFilter, PageKey, TaskPageKey};
 
 /// Default and largest page sizes.
 const DEFAULT_PAGE: i32 = 50;
@@ -955,5 +955,17 @@ pub(super) fn shred_report_to_proto(report: &ShredReport) -> pb::ShredPersonalDa
         ),
         shred_time: Some(proto_time::to_proto(report.shredded_at)),
         backups_clear_time: Some(proto_time::to_proto(report.backups_clear_by)),
+    }
+}
+
+pub(super) fn figures_to_proto(f: &Figures) -> pb::DashboardFigures {
+    pb::DashboardFigures {
+        tenant: f.tenant.clone().unwrap_or_default(),
+        count_by_state: f.by_state.iter().cloned().collect(),
+        due_in_7_days: f.due_in_7_days,
+        overdue: f.overdue,
+        median_days_to_complete: f.median_days.unwrap_or_default(),
+        percent_completed_on_time: f.percent_on_time.unwrap_or_default(),
+        completed: f.completed,
     }
 }

@@ -351,6 +351,34 @@ impl SubjectRequestsService for Handlers {
         }))
     }
 
+    #[instrument(skip_all, fields(rpc = "GetDashboard", tenant_id = tracing::field::Empty))]
+    async fn get_dashboard(
+        &self,
+        request: Request<pb::GetDashboardRequest>,
+    ) -> Result<Response<pb::Dashboard>, Status> {
+        let context = CallContext::from_request(&request)?;
+        let pb::GetDashboardRequest { group_wide } = request.into_inner();
+        if group_wide && !crate::domain::is_group_wide(&context.roles) {
+            return Err(Error::PermissionDenied(
+                "group-wide figures need the dpo, compliance_manager or auditor role".into(),
+            )
+            .into());
+        }
+        let scope = (!group_wide).then_some(&context.tenant);
+        let today = crate::domain::Jurisdiction::DEFAULT
+            .zone()
+            .local_date(OffsetDateTime::now_utc());
+        let (tenants, total) = self
+            .store
+            .figures(scope, today)
+            .await
+            .map_err(Error::from)?;
+        Ok(Response::new(pb::Dashboard {
+            tenants: tenants.iter().map(convert::figures_to_proto).collect(),
+            total: Some(convert::figures_to_proto(&total)),
+        }))
+    }
+
     #[instrument(skip_all, fields(rpc = "GetTenantSettings", tenant_id = tracing::field::Empty))]
     async fn get_tenant_settings(
         &self,

@@ -2,8 +2,11 @@
 //! Every change is one transaction that locks the request, checks the domain's rules against
 //! what is stored, and writes the change with its history row.
 
+mod dashboard;
 mod review;
 mod tasks;
+
+pub use dashboard::Figures;
 
 pub use tasks::TaskPageKey;
 
@@ -900,7 +903,8 @@ async fn write_state(
     match deadlines {
         None => {
             sqlx::query(
-                "UPDATE subject_requests.subject_requests SET state = $3, updated_at = now() \
+                "UPDATE subject_requests.subject_requests SET state = $3, updated_at = now(), \
+                     completed_at = CASE WHEN $3 = 'completed' THEN now() ELSE completed_at END \
                  WHERE tenant_id = $1 AND subject_request_id = $2",
             )
             .bind(tenant.as_str())
