@@ -177,3 +177,17 @@ CREATE TABLE subject_requests.review_parts (
 );
 CREATE INDEX review_parts_request_idx
     ON subject_requests.review_parts (tenant_id, subject_request_id);
+
+-- The assembled response of an access or portability request (issue 16 §7): one JSON document,
+-- sealed with the person's key like the exports it is made of. Rebuilding replaces it.
+CREATE TABLE subject_requests.response_packs (
+    tenant_id          text        NOT NULL,
+    subject_request_id uuid        NOT NULL,
+    pack               bytea       NOT NULL,
+    size_bytes         bigint      NOT NULL,
+    built_by           text        NOT NULL,
+    built_at           timestamptz NOT NULL DEFAULT now(),
+    CONSTRAINT response_packs_pkey PRIMARY KEY (tenant_id, subject_request_id),
+    CONSTRAINT response_packs_request_fkey FOREIGN KEY (tenant_id, subject_request_id)
+        REFERENCES subject_requests.subject_requests (tenant_id, subject_request_id)
+);

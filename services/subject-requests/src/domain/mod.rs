@@ -6,6 +6,7 @@
 
 pub mod clock;
 pub mod lifecycle;
+pub mod pack;
 pub mod refusal;
 pub mod review;
 pub mod settings;

@@ -11,6 +11,7 @@ use uuid::Uuid;
 
 use super::Error;
 use crate::domain::clock::{ClockEventInput, FeeGround};
+use crate::domain::pack::Supplementary;
 use crate::domain::refusal::{RefusalGround, RefusalInput};
 use crate::domain::review::{
     Exemption, NewReviewPart, ReviewPart, ReviewPartId, ReviewPartInput, ThirdParty,
@@ -21,7 +22,7 @@ use crate::domain::{
     PortabilityCheck, Refusal, Relationship, RequestKind, RequestState, Step, SubjectRequest,
     SubjectRequestId, TenantSettings,
 };
-use crate::store::{Figures, HistoryEntry, ListFilter, PageKey, TaskPageKey};
+use crate::store::{Figures, HistoryEntry, ListFilter, PackInfo, PageKey, TaskPageKey};
 
 /// Default and largest page sizes.
 const DEFAULT_PAGE: i32 = 50;
@@ -967,5 +968,49 @@ pub(super) fn figures_to_proto(f: &Figures) -> pb::DashboardFigures {
         median_days_to_complete: f.median_days.unwrap_or_default(),
         percent_completed_on_time: f.percent_on_time.unwrap_or_default(),
         completed: f.completed,
+    }
+}
+
+/// The request whose pack to build, and the supplementary information.
+pub(super) fn build_pack(
+    request: pb::BuildResponsePackRequest,
+) -> Result<(SubjectRequestId, Supplementary), Error> {
+    let pb::BuildResponsePackRequest {
+        subject_request,
+        supplementary_information,
+    } = request;
+    let id = SubjectRequestId::parse_name(&subject_request)
+        .ok_or_else(|| invalid("subject_request", "must be subjectRequests/{uuid}"))?;
+    let Some(info) = supplementary_information else {
+        return Err(invalid("supplementary_information", "required"));
+    };
+    let pb::SupplementaryInformation {
+        purposes,
+        categories,
+        recipients,
+        retention,
+        sources,
+        automated_decision_making,
+        international_transfer_safeguards,
+    } = info;
+    let supplementary = Supplementary::parse(Supplementary {
+        purposes,
+        categories,
+        recipients,
+        retention,
+        sources,
+        automated_decision_making,
+        international_transfer_safeguards,
+    })
+    .map_err(|v| Error::InvalidArgument(prefixed("supplementary_information", v).collect()))?;
+    Ok((id, supplementary))
+}
+
+pub(super) fn pack_info_to_proto(id: SubjectRequestId, info: &PackInfo) -> pb::ResponsePackInfo {
+    pb::ResponsePackInfo {
+        subject_request: id.to_string(),
+        size_bytes: info.size_bytes,
+        build_time: Some(proto_time::to_proto(info.built_at)),
+        built_by: info.built_by.clone(),
     }
 }

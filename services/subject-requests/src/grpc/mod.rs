@@ -51,8 +51,61 @@ impl Handlers {
     }
 }
 
+/// Largest chunk of a streamed response pack.
+const PACK_CHUNK: usize = 64 * 1024;
+
 #[tonic::async_trait]
 impl SubjectRequestsService for Handlers {
+    type DownloadResponsePackStream = std::pin::Pin<
+        Box<dyn tokio_stream::Stream<Item = Result<pb::ResponsePackChunk, Status>> + Send>,
+    >;
+
+    #[instrument(skip_all, fields(rpc = "BuildResponsePack", tenant_id = tracing::field::Empty))]
+    async fn build_response_pack(
+        &self,
+        request: Request<pb::BuildResponsePackRequest>,
+    ) -> Result<Response<pb::ResponsePackInfo>, Status> {
+        let context = CallContext::from_request(&request)?;
+        let (id, supplementary) = convert::build_pack(request.into_inner())?;
+        let info = self
+            .store
+            .build_pack(&context.tenant, &context.caller, id, &supplementary)
+            .await
+            .map_err(Error::from)?;
+        Ok(Response::new(convert::pack_info_to_proto(id, &info)))
+    }
+
+    #[instrument(skip_all, fields(rpc = "DownloadResponsePack", tenant_id = tracing::field::Empty))]
+    async fn download_response_pack(
+        &self,
+        request: Request<pb::DownloadResponsePackRequest>,
+    ) -> Result<Response<Self::DownloadResponsePackStream>, Status> {
+        let context = CallContext::from_request(&request)?;
+        let pb::DownloadResponsePackRequest { subject_request } = request.into_inner();
+        let id = SubjectRequestId::parse_name(&subject_request).ok_or_else(|| {
+            Error::InvalidArgument(vec![dps_types::FieldViolation {
+                field: "subject_request".into(),
+                description: "must be subjectRequests/{uuid}".into(),
+            }])
+        })?;
+        let pack = self
+            .store
+            .pack(&context.tenant, id)
+            .await
+            .map_err(Error::from)?;
+        let chunks: Vec<Result<pb::ResponsePackChunk, Status>> = pack
+            .expose()
+            .as_bytes()
+            .chunks(PACK_CHUNK)
+            .map(|data| {
+                Ok(pb::ResponsePackChunk {
+                    data: data.to_vec(),
+                })
+            })
+            .collect();
+        Ok(Response::new(Box::pin(tokio_stream::iter(chunks))))
+    }
+
     #[instrument(skip_all, fields(rpc = "CreateSubjectRequest", tenant_id = tracing::field::Empty))]
     async fn create_subject_request(
         &self,

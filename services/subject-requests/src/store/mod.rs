@@ -3,10 +3,12 @@
 //! what is stored, and writes the change with its history row.
 
 mod dashboard;
+mod pack;
 mod review;
 mod tasks;
 
 pub use dashboard::Figures;
+pub use pack::PackInfo;
 
 pub use tasks::TaskPageKey;
 

@@ -320,6 +320,64 @@ async fn an_access_request_with_identity_restart_clarification_pause_and_extensi
     assert_eq!(approved.approved_by, "nurse-okafor");
     assert!(approved.approve_time.is_some());
 
+    // The response pack: the export with the supplementary information, streamed back.
+    let mut build = pb::BuildResponsePackRequest {
+        subject_request: name.clone(),
+        supplementary_information: Some(pb::SupplementaryInformation {
+            purposes: vec!["providing care".into()],
+            ..Default::default()
+        }),
+    };
+    let status = client
+        .build_response_pack(build.clone())
+        .await
+        .expect_err("incomplete supplementary information");
+    assert_eq!(
+        field_violations(&status)[0].0,
+        "supplementary_information.categories"
+    );
+    build.supplementary_information = Some(pb::SupplementaryInformation {
+        purposes: vec!["providing care".into()],
+        categories: vec!["health".into(), "contact details".into()],
+        recipients: vec!["the person's GP".into()],
+        retention: vec!["20 years after the last contact (003 §19)".into()],
+        sources: vec!["the person's GP and the hospital discharge team".into()],
+        automated_decision_making: Vec::new(),
+        international_transfer_safeguards: Vec::new(),
+    });
+    let info = client
+        .build_response_pack(build)
+        .await
+        .expect("built")
+        .into_inner();
+    let mut stream = client
+        .download_response_pack(pb::DownloadResponsePackRequest {
+            subject_request: name.clone(),
+        })
+        .await
+        .expect("download")
+        .into_inner();
+    let mut bytes = Vec::new();
+    while let Some(chunk) = stream.message().await.expect("chunk") {
+        bytes.extend(chunk.data);
+    }
+    assert_eq!(i64::try_from(bytes.len()).expect("size"), info.size_bytes);
+    let pack: serde_json::Value = serde_json::from_slice(&bytes).expect("JSON");
+    assert_eq!(pack["personal_data"][0]["system"], "care-records");
+    assert_eq!(
+        pack["personal_data"][0]["data"]["care_notes"][0]["text"],
+        "settled"
+    );
+    assert_eq!(
+        pack["supplementary_information"]["how_to_complain"]["regulator"],
+        "the Information Commissioner's Office (ico.org.uk)"
+    );
+    let raw: String = sqlx::query_scalar("SELECT t::text FROM subject_requests.response_packs t")
+        .fetch_one(db.pool())
+        .await
+        .expect("raw pack");
+    assert!(!raw.contains("settled"), "the pack is sealed");
+
     let r = transition(&mut client, &name, pb::Transition::Complete, "")
         .await
         .expect("completed");
@@ -349,6 +407,7 @@ async fn an_access_request_with_identity_restart_clarification_pause_and_extensi
             "submit_for_review",
             "review_part_added",
             "health_release_approved",
+            "response_pack_built",
             "complete"
         ]
     );
@@ -364,8 +423,8 @@ async fn an_access_request_with_identity_restart_clarification_pause_and_extensi
         history[5].reason,
         "records held across four homes and two systems"
     );
-    assert_eq!(history[10].from_state(), pb::RequestState::AwaitingReview);
-    assert_eq!(history[10].to_state(), pb::RequestState::Completed);
+    assert_eq!(history[11].from_state(), pb::RequestState::AwaitingReview);
+    assert_eq!(history[11].to_state(), pb::RequestState::Completed);
 }
 
 #[tokio::test]
@@ -461,6 +520,21 @@ async fn an_erasure_request_paused_for_clarification_and_fulfilled_by_every_syst
         })
         .await
         .expect("waived");
+    let status = client
+        .build_response_pack(pb::BuildResponsePackRequest {
+            subject_request: name.clone(),
+            supplementary_information: Some(pb::SupplementaryInformation {
+                purposes: vec!["care".into()],
+                categories: vec!["health".into()],
+                recipients: vec!["none".into()],
+                retention: vec!["20 years".into()],
+                sources: vec!["the person".into()],
+                ..Default::default()
+            }),
+        })
+        .await
+        .expect_err("no pack for an erasure");
+    assert_eq!(status.code(), Code::FailedPrecondition);
     let r = transition(&mut client, &name, pb::Transition::Complete, "")
         .await
         .expect("complete");
