@@ -1,8 +1,8 @@
 //! Rules of the subject-requests domain. No sqlx, tonic or tokio here.
 //!
 //! [`NewSubjectRequest`] is the intake (issue 16 §1); [`lifecycle`] the state machine;
-//! [`clock`] the events that move deadlines, dated by the shared engine; [`refusal`], [`tasks`]
-//! and [`settings`] the rest.
+//! [`clock`] the events that move deadlines, dated by the shared engine; [`refusal`], [`tasks`],
+//! [`review`], [`pack`] and [`settings`] the rest.
 
 pub mod clock;
 pub mod lifecycle;
