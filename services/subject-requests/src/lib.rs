@@ -1,5 +1,7 @@
 //! The subject-requests service: requests by individuals to exercise their data-protection
-//! rights, recorded as received; later deadlines, extensions and responses (DESIGN §3.1).
+//! rights (DESIGN §3.1, issue 16) — intake, a validated lifecycle with its history, statutory
+//! deadlines from the shared engine recomputed on every clock event, refusals, fulfilment tasks
+//! per system, review before release, the response pack and dashboard figures.
 //!
 //! It owns the `subject_requests` schema and nothing else: it never reads another service's
 //! tables and asks other services over gRPC. Domain rules live in [`domain`], SQL in [`store`],

@@ -3,6 +3,7 @@
 use dps_platform::{ErrorCode, ServiceError, to_status};
 use dps_types::FieldViolation;
 
+use crate::domain::Rejection;
 use crate::store::StoreError;
 
 /// Everything a subject-requests call can fail with.
@@ -14,16 +15,32 @@ pub enum Error {
     /// NOT_FOUND: no such request in the caller's tenant.
     #[error("{0} not found")]
     NotFound(String),
-    /// UNAVAILABLE, ABORTED or INTERNAL, from storage.
+    /// PERMISSION_DENIED: the caller lacks the role a rule requires.
+    #[error("{0}")]
+    PermissionDenied(String),
+    /// From storage: faults (UNAVAILABLE, ABORTED, INTERNAL) or the domain's refusals.
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+impl From<Rejection> for Error {
+    fn from(r: Rejection) -> Self {
+        Error::Store(StoreError::Rejected(r))
+    }
 }
 
 impl ServiceError for Error {
     fn code(&self) -> ErrorCode {
         match self {
             Error::InvalidArgument(_) => ErrorCode::InvalidArgument,
-            Error::NotFound(_) => ErrorCode::NotFound,
+            Error::NotFound(_) | Error::Store(StoreError::NotFound(_)) => ErrorCode::NotFound,
+            Error::PermissionDenied(_) | Error::Store(StoreError::Forbidden(_)) => {
+                ErrorCode::PermissionDenied
+            }
+            Error::Store(StoreError::Rejected(Rejection::Invalid(_))) => ErrorCode::InvalidArgument,
+            Error::Store(StoreError::Rejected(
+                Rejection::Illegal(_) | Rejection::Precondition(_),
+            )) => ErrorCode::FailedPrecondition,
             Error::Store(StoreError::Db(db)) => db.code(),
             Error::Store(StoreError::Corrupt(_)) => ErrorCode::Internal,
             Error::Store(StoreError::Vault(vault)) => vault.code(),
@@ -32,7 +49,10 @@ impl ServiceError for Error {
 
     fn field_violations(&self) -> Vec<FieldViolation> {
         match self {
-            Error::InvalidArgument(violations) => violations.clone(),
+            Error::InvalidArgument(violations)
+            | Error::Store(StoreError::Rejected(Rejection::Invalid(violations))) => {
+                violations.clone()
+            }
             _ => Vec::new(),
         }
     }

@@ -8,11 +8,14 @@ pub use error::Error;
 
 use dps_platform::CallContext;
 use dps_proto::subject_requests::v1 as pb;
+use dps_types::TenantId;
 use pb::subject_requests_service_server::{SubjectRequestsService, SubjectRequestsServiceServer};
-use time::OffsetDateTime;
+use time::{Date, OffsetDateTime};
 use tonic::{Request, Response, Status};
 use tracing::instrument;
 
+use crate::domain::tasks::TaskOutcome;
+use crate::domain::{Rejection, SubjectRequest, SubjectRequestId};
 use crate::store::Store;
 
 /// The tonic service.
@@ -26,16 +29,99 @@ pub struct Handlers {
     store: Store,
 }
 
+impl Handlers {
+    /// The tenant's local date today, for "overdue".
+    async fn today(&self, tenant: &TenantId) -> Result<Date, Error> {
+        let settings = self.store.settings(tenant).await?;
+        Ok(settings
+            .jurisdiction
+            .zone()
+            .local_date(OffsetDateTime::now_utc()))
+    }
+
+    async fn reply(
+        &self,
+        tenant: &TenantId,
+        request: &SubjectRequest,
+    ) -> Result<Response<pb::SubjectRequest>, Status> {
+        let today = self.today(tenant).await?;
+        Ok(Response::new(convert::subject_request_to_proto(
+            request, today,
+        )))
+    }
+}
+
+/// Largest chunk of a streamed response pack.
+const PACK_CHUNK: usize = 64 * 1024;
+
 #[tonic::async_trait]
 impl SubjectRequestsService for Handlers {
+    type DownloadResponsePackStream = std::pin::Pin<
+        Box<dyn tokio_stream::Stream<Item = Result<pb::ResponsePackChunk, Status>> + Send>,
+    >;
+
+    #[instrument(skip_all, fields(rpc = "BuildResponsePack", tenant_id = tracing::field::Empty))]
+    async fn build_response_pack(
+        &self,
+        request: Request<pb::BuildResponsePackRequest>,
+    ) -> Result<Response<pb::ResponsePackInfo>, Status> {
+        let context = CallContext::from_request(&request)?;
+        let (id, supplementary) = convert::build_pack(request.into_inner())?;
+        let info = self
+            .store
+            .build_pack(&context.tenant, &context.caller, id, &supplementary)
+            .await
+            .map_err(Error::from)?;
+        Ok(Response::new(convert::pack_info_to_proto(id, &info)))
+    }
+
+    #[instrument(skip_all, fields(rpc = "DownloadResponsePack", tenant_id = tracing::field::Empty))]
+    async fn download_response_pack(
+        &self,
+        request: Request<pb::DownloadResponsePackRequest>,
+    ) -> Result<Response<Self::DownloadResponsePackStream>, Status> {
+        let context = CallContext::from_request(&request)?;
+        let pb::DownloadResponsePackRequest { subject_request } = request.into_inner();
+        let id = SubjectRequestId::parse_name(&subject_request).ok_or_else(|| {
+            Error::InvalidArgument(vec![dps_types::FieldViolation {
+                field: "subject_request".into(),
+                description: "must be subjectRequests/{uuid}".into(),
+            }])
+        })?;
+        let pack = self
+            .store
+            .pack(&context.tenant, id)
+            .await
+            .map_err(Error::from)?;
+        let chunks: Vec<Result<pb::ResponsePackChunk, Status>> = pack
+            .expose()
+            .as_bytes()
+            .chunks(PACK_CHUNK)
+            .map(|data| {
+                Ok(pb::ResponsePackChunk {
+                    data: data.to_vec(),
+                })
+            })
+            .collect();
+        Ok(Response::new(Box::pin(tokio_stream::iter(chunks))))
+    }
+
     #[instrument(skip_all, fields(rpc = "CreateSubjectRequest", tenant_id = tracing::field::Empty))]
     async fn create_subject_request(
         &self,
         request: Request<pb::CreateSubjectRequestRequest>,
     ) -> Result<Response<pb::SubjectRequest>, Status> {
         let context = CallContext::from_request(&request)?;
-        let (request_id, subject_request) =
-            convert::create_subject_request(request.into_inner(), OffsetDateTime::now_utc())?;
+        let settings = self
+            .store
+            .settings(&context.tenant)
+            .await
+            .map_err(Error::from)?;
+        let (request_id, subject_request, tasks) = convert::create_subject_request(
+            request.into_inner(),
+            settings.jurisdiction,
+            OffsetDateTime::now_utc(),
+        )?;
         let created = self
             .store
             .create_subject_request(
@@ -43,10 +129,17 @@ impl SubjectRequestsService for Handlers {
                 &context.caller,
                 request_id,
                 &subject_request,
+                settings.jurisdiction,
+                &tasks,
             )
             .await
-            .map_err(Error::from)?;
-        Ok(Response::new(convert::subject_request_to_proto(&created)))
+            .map_err(|e| match e {
+                crate::store::StoreError::Rejected(Rejection::Invalid(v)) => {
+                    Error::InvalidArgument(dps_types::prefixed("subject_request", v).collect())
+                }
+                other => Error::from(other),
+            })?;
+        self.reply(&context.tenant, &created).await
     }
 
     #[instrument(skip_all, fields(rpc = "GetSubjectRequest", tenant_id = tracing::field::Empty))]
@@ -63,9 +156,309 @@ impl SubjectRequestsService for Handlers {
             .await
             .map_err(Error::from)?
             .ok_or(Error::NotFound(name))?;
-        Ok(Response::new(convert::subject_request_to_proto(
-            &subject_request,
-        )))
+        self.reply(&context.tenant, &subject_request).await
+    }
+
+    #[instrument(skip_all, fields(rpc = "ListSubjectRequests", tenant_id = tracing::field::Empty))]
+    async fn list_subject_requests(
+        &self,
+        request: Request<pb::ListSubjectRequestsRequest>,
+    ) -> Result<Response<pb::ListSubjectRequestsResponse>, Status> {
+        let context = CallContext::from_request(&request)?;
+        let today = self.today(&context.tenant).await?;
+        let (filter, size, after) = convert::list_request(request.into_inner(), today)?;
+        let (requests, next) = self
+            .store
+            .list_subject_requests(&context.tenant, &filter, size, after.as_ref())
+            .await
+            .map_err(Error::from)?;
+        Ok(Response::new(pb::ListSubjectRequestsResponse {
+            subject_requests: requests
+                .iter()
+                .map(|r| convert::subject_request_to_proto(r, today))
+                .collect(),
+            next_page_token: convert::page_token(next),
+        }))
+    }
+
+    #[instrument(skip_all, fields(rpc = "RecordClockEvent", tenant_id = tracing::field::Empty))]
+    async fn record_clock_event(
+        &self,
+        request: Request<pb::RecordClockEventRequest>,
+    ) -> Result<Response<pb::SubjectRequest>, Status> {
+        let context = CallContext::from_request(&request)?;
+        let (id, event) = convert::clock_event(request.into_inner(), OffsetDateTime::now_utc())?;
+        let updated = self
+            .store
+            .record_clock_event(&context.tenant, &context.caller, id, event)
+            .await
+            .map_err(Error::from)?;
+        self.reply(&context.tenant, &updated).await
+    }
+
+    #[instrument(skip_all, fields(rpc = "TransitionSubjectRequest", tenant_id = tracing::field::Empty))]
+    async fn transition_subject_request(
+        &self,
+        request: Request<pb::TransitionSubjectRequestRequest>,
+    ) -> Result<Response<pb::SubjectRequest>, Status> {
+        let context = CallContext::from_request(&request)?;
+        let (id, step, reason) = convert::transition(request.into_inner())?;
+        let updated = self
+            .store
+            .transition(&context.tenant, &context.caller, id, step, &reason)
+            .await
+            .map_err(Error::from)?;
+        self.reply(&context.tenant, &updated).await
+    }
+
+    #[instrument(skip_all, fields(rpc = "RefuseSubjectRequest", tenant_id = tracing::field::Empty))]
+    async fn refuse_subject_request(
+        &self,
+        request: Request<pb::RefuseSubjectRequestRequest>,
+    ) -> Result<Response<pb::SubjectRequest>, Status> {
+        let context = CallContext::from_request(&request)?;
+        let (id, refusal) = convert::refusal(request.into_inner(), OffsetDateTime::now_utc())?;
+        let updated = self
+            .store
+            .refuse(&context.tenant, &context.caller, id, &refusal)
+            .await
+            .map_err(Error::from)?;
+        self.reply(&context.tenant, &updated).await
+    }
+
+    #[instrument(skip_all, fields(rpc = "AssignSubjectRequest", tenant_id = tracing::field::Empty))]
+    async fn assign_subject_request(
+        &self,
+        request: Request<pb::AssignSubjectRequestRequest>,
+    ) -> Result<Response<pb::SubjectRequest>, Status> {
+        let context = CallContext::from_request(&request)?;
+        let (id, handler) = convert::assignment(request.into_inner())?;
+        let updated = self
+            .store
+            .assign(&context.tenant, &context.caller, id, handler.as_deref())
+            .await
+            .map_err(Error::from)?;
+        self.reply(&context.tenant, &updated).await
+    }
+
+    #[instrument(skip_all, fields(rpc = "ListRequestHistory", tenant_id = tracing::field::Empty))]
+    async fn list_request_history(
+        &self,
+        request: Request<pb::ListRequestHistoryRequest>,
+    ) -> Result<Response<pb::ListRequestHistoryResponse>, Status> {
+        let context = CallContext::from_request(&request)?;
+        let pb::ListRequestHistoryRequest { name } = request.into_inner();
+        let id = convert::subject_request_name(&name)?;
+        let entries = self
+            .store
+            .history(&context.tenant, id)
+            .await
+            .map_err(Error::from)?;
+        Ok(Response::new(pb::ListRequestHistoryResponse {
+            entries: entries.iter().map(convert::history_to_proto).collect(),
+        }))
+    }
+
+    #[instrument(skip_all, fields(rpc = "ListFulfilmentTasks", tenant_id = tracing::field::Empty))]
+    async fn list_fulfilment_tasks(
+        &self,
+        request: Request<pb::ListFulfilmentTasksRequest>,
+    ) -> Result<Response<pb::ListFulfilmentTasksResponse>, Status> {
+        let context = CallContext::from_request(&request)?;
+        let (tasks, next) = match convert::task_list(request.into_inner())? {
+            convert::TaskListing::Pending(system, size, after) => self
+                .store
+                .pending_tasks(&context.tenant, &system, size, after.as_ref())
+                .await
+                .map_err(Error::from)?,
+            convert::TaskListing::OfRequest(id) => {
+                let tasks = self
+                    .store
+                    .request_tasks(&context.tenant, id)
+                    .await
+                    .map_err(Error::from)?;
+                // An unknown request and one without tasks are told apart.
+                if tasks.is_empty() {
+                    self.store
+                        .get_subject_request(&context.tenant, id)
+                        .await
+                        .map_err(Error::from)?
+                        .ok_or_else(|| Error::NotFound(id.to_string()))?;
+                }
+                (tasks, None)
+            }
+        };
+        Ok(Response::new(pb::ListFulfilmentTasksResponse {
+            tasks: tasks.iter().map(convert::task_to_proto).collect(),
+            next_page_token: convert::task_page_token(next),
+        }))
+    }
+
+    #[instrument(skip_all, fields(rpc = "CompleteFulfilmentTask", tenant_id = tracing::field::Empty))]
+    async fn complete_fulfilment_task(
+        &self,
+        request: Request<pb::CompleteFulfilmentTaskRequest>,
+    ) -> Result<Response<pb::FulfilmentTask>, Status> {
+        let context = CallContext::from_request(&request)?;
+        let pb::CompleteFulfilmentTaskRequest {
+            name,
+            export_json,
+            affected_records,
+        } = request.into_inner();
+        let id = convert::task_name(&name)?;
+        let task = self
+            .store
+            .finish_task(&context.tenant, &context.caller, id, |action| {
+                TaskOutcome::completed(action, &export_json, affected_records)
+                    .map_err(Rejection::Invalid)
+            })
+            .await
+            .map_err(Error::from)?;
+        Ok(Response::new(convert::task_to_proto(&task)))
+    }
+
+    #[instrument(skip_all, fields(rpc = "WaiveFulfilmentTask", tenant_id = tracing::field::Empty))]
+    async fn waive_fulfilment_task(
+        &self,
+        request: Request<pb::WaiveFulfilmentTaskRequest>,
+    ) -> Result<Response<pb::FulfilmentTask>, Status> {
+        let context = CallContext::from_request(&request)?;
+        let pb::WaiveFulfilmentTaskRequest {
+            name,
+            reason,
+            disproportionate,
+            justification,
+        } = request.into_inner();
+        let id = convert::task_name(&name)?;
+        // Checked before the task is read, so bad input never waits on a lock.
+        let outcome = TaskOutcome::waived(&reason, disproportionate, &justification)
+            .map_err(Error::InvalidArgument)?;
+        let task = self
+            .store
+            .finish_task(&context.tenant, &context.caller, id, |_| Ok(outcome))
+            .await
+            .map_err(Error::from)?;
+        Ok(Response::new(convert::task_to_proto(&task)))
+    }
+
+    #[instrument(skip_all, fields(rpc = "AddReviewPart", tenant_id = tracing::field::Empty))]
+    async fn add_review_part(
+        &self,
+        request: Request<pb::AddReviewPartRequest>,
+    ) -> Result<Response<pb::ReviewPart>, Status> {
+        let context = CallContext::from_request(&request)?;
+        let (id, part) = convert::review_part(request.into_inner(), OffsetDateTime::now_utc())?;
+        let part = self
+            .store
+            .add_review_part(&context.tenant, &context.caller, id, &part)
+            .await
+            .map_err(Error::from)?;
+        Ok(Response::new(convert::review_part_to_proto(&part)))
+    }
+
+    #[instrument(skip_all, fields(rpc = "ApproveHealthRelease", tenant_id = tracing::field::Empty))]
+    async fn approve_health_release(
+        &self,
+        request: Request<pb::ApproveHealthReleaseRequest>,
+    ) -> Result<Response<pb::ReviewPart>, Status> {
+        let context = CallContext::from_request(&request)?;
+        let pb::ApproveHealthReleaseRequest { name } = request.into_inner();
+        let id = convert::review_part_name(&name)?;
+        // The role comes from the gateway's verified token (x-dps-roles).
+        let part = self
+            .store
+            .approve_health_release(&context.tenant, &context.caller, &context.roles, id)
+            .await
+            .map_err(Error::from)?;
+        Ok(Response::new(convert::review_part_to_proto(&part)))
+    }
+
+    #[instrument(skip_all, fields(rpc = "ListReviewParts", tenant_id = tracing::field::Empty))]
+    async fn list_review_parts(
+        &self,
+        request: Request<pb::ListReviewPartsRequest>,
+    ) -> Result<Response<pb::ListReviewPartsResponse>, Status> {
+        let context = CallContext::from_request(&request)?;
+        let pb::ListReviewPartsRequest { subject_request } = request.into_inner();
+        let id = SubjectRequestId::parse_name(&subject_request).ok_or_else(|| {
+            Error::InvalidArgument(vec![dps_types::FieldViolation {
+                field: "subject_request".into(),
+                description: "must be subjectRequests/{uuid}".into(),
+            }])
+        })?;
+        let parts = self
+            .store
+            .review_parts(&context.tenant, id)
+            .await
+            .map_err(Error::from)?;
+        if parts.is_empty() {
+            // An unknown request and one without parts are told apart.
+            self.store
+                .get_subject_request(&context.tenant, id)
+                .await
+                .map_err(Error::from)?
+                .ok_or_else(|| Error::NotFound(id.to_string()))?;
+        }
+        Ok(Response::new(pb::ListReviewPartsResponse {
+            review_parts: parts.iter().map(convert::review_part_to_proto).collect(),
+        }))
+    }
+
+    #[instrument(skip_all, fields(rpc = "GetDashboard", tenant_id = tracing::field::Empty))]
+    async fn get_dashboard(
+        &self,
+        request: Request<pb::GetDashboardRequest>,
+    ) -> Result<Response<pb::Dashboard>, Status> {
+        let context = CallContext::from_request(&request)?;
+        let pb::GetDashboardRequest { group_wide } = request.into_inner();
+        if group_wide && !crate::domain::is_group_wide(&context.roles) {
+            return Err(Error::PermissionDenied(
+                "group-wide figures need the dpo, compliance_manager or auditor role".into(),
+            )
+            .into());
+        }
+        let scope = (!group_wide).then_some(&context.tenant);
+        let today = crate::domain::Jurisdiction::DEFAULT
+            .zone()
+            .local_date(OffsetDateTime::now_utc());
+        let (tenants, total) = self
+            .store
+            .figures(scope, today)
+            .await
+            .map_err(Error::from)?;
+        Ok(Response::new(pb::Dashboard {
+            tenants: tenants.iter().map(convert::figures_to_proto).collect(),
+            total: Some(convert::figures_to_proto(&total)),
+        }))
+    }
+
+    #[instrument(skip_all, fields(rpc = "GetTenantSettings", tenant_id = tracing::field::Empty))]
+    async fn get_tenant_settings(
+        &self,
+        request: Request<pb::GetTenantSettingsRequest>,
+    ) -> Result<Response<pb::TenantSettings>, Status> {
+        let context = CallContext::from_request(&request)?;
+        let settings = self
+            .store
+            .settings(&context.tenant)
+            .await
+            .map_err(Error::from)?;
+        Ok(Response::new(convert::settings_to_proto(&settings)))
+    }
+
+    #[instrument(skip_all, fields(rpc = "UpdateTenantSettings", tenant_id = tracing::field::Empty))]
+    async fn update_tenant_settings(
+        &self,
+        request: Request<pb::UpdateTenantSettingsRequest>,
+    ) -> Result<Response<pb::TenantSettings>, Status> {
+        let context = CallContext::from_request(&request)?;
+        let settings = convert::settings(request.into_inner())?;
+        let settings = self
+            .store
+            .save_settings(&context.tenant, &context.caller, settings)
+            .await
+            .map_err(Error::from)?;
+        Ok(Response::new(convert::settings_to_proto(&settings)))
     }
 
     #[instrument(skip_all, fields(rpc = "ShredPersonalData", tenant_id = tracing::field::Empty))]

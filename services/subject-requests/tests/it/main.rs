@@ -12,7 +12,11 @@ use tonic::Code;
 use tonic::codegen::InterceptedService;
 use tonic::transport::Channel;
 
+mod dashboard;
 mod encryption;
+mod lifecycle;
+mod listing;
+mod tasks;
 
 type Client = SubjectRequestsServiceClient<InterceptedService<Channel, Caller>>;
 
@@ -26,6 +30,13 @@ async fn start() -> (TestDb, TestServer) {
 
 fn client(server: &TestServer, tenant: &str) -> Client {
     SubjectRequestsServiceClient::with_interceptor(server.channel(), boxed_caller(tenant))
+}
+
+fn client_with_roles(server: &TestServer, tenant: &str, caller: &str, roles: &[&str]) -> Client {
+    SubjectRequestsServiceClient::with_interceptor(
+        server.channel(),
+        Box::new(dps_test_support::caller_with_roles(tenant, caller, roles)),
+    )
 }
 
 /// A verbal access request taken by phone an hour ago.
