@@ -8,9 +8,10 @@
 //! after a withdrawal returned is counted as stale (must be 0).
 //!
 //! Run it with `make bench-consent` (a release build). Options: `--persons N` (100000),
-//! `--concurrency N` (64), `--connections N` (4), `--seconds N` (20), `--warmup N` (5),
+//! `--concurrency N` (64), `--connections N` (one per caller), `--seconds N` (20), `--warmup N` (5),
 //! `--rate N` (open loop: N checks/s in total at the given concurrency, each latency measured
-//! from its intended send time, so queueing is not hidden; default: closed loop), `--json PATH`.
+//! from its intended send time, so queueing is not hidden; default: closed loop), `--probe-ms N`
+//! (pause between withdrawal probes, 20; 0 for none), `--json PATH`.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -36,6 +37,7 @@ struct Options {
     seconds: u64,
     warmup: u64,
     rate: Option<u64>,
+    probe_ms: u64,
     json: Option<PathBuf>,
 }
 
@@ -43,15 +45,16 @@ fn options() -> Result<Options, String> {
     let mut args = std::env::args().skip(1);
     match args.next().as_deref() {
         Some("consent-check") => {}
-        _ => return Err("usage: dps-bench consent-check [--persons N] [--concurrency N] [--connections N] [--seconds N] [--warmup N] [--rate N] [--json PATH]".into()),
+        _ => return Err("usage: dps-bench consent-check [--persons N] [--concurrency N] [--connections N] [--seconds N] [--warmup N] [--rate N] [--probe-ms N] [--json PATH]".into()),
     }
     let mut o = Options {
         persons: 100_000,
         concurrency: 64,
-        connections: 4,
+        connections: 0,
         seconds: 20,
         warmup: 5,
         rate: None,
+        probe_ms: 20,
         json: None,
     };
     while let Some(flag) = args.next() {
@@ -64,13 +67,18 @@ fn options() -> Result<Options, String> {
         match flag.as_str() {
             "--persons" => o.persons = number()?,
             "--concurrency" => o.concurrency = number()? as usize,
-            "--connections" => o.connections = number()?.max(1) as usize,
+            "--connections" => o.connections = number()? as usize,
             "--seconds" => o.seconds = number()?,
             "--warmup" => o.warmup = number()?,
             "--rate" => o.rate = Some(number()?.max(1)),
+            "--probe-ms" => o.probe_ms = number()?,
             "--json" => o.json = Some(PathBuf::from(&value)),
             _ => return Err(format!("unknown option {flag}")),
         }
+    }
+    // By default each caller has its own connection, as separate platform workers would.
+    if o.connections == 0 {
+        o.connections = o.concurrency.max(1);
     }
     Ok(o)
 }
@@ -184,19 +192,25 @@ async fn run(o: Options) -> Result<(), String> {
         o.seconds, o.concurrency
     );
     let stop = Arc::new(AtomicBool::new(false));
-    let prober = tokio::spawn(probe(
-        channels[0].clone(),
-        purposes.clone(),
-        o.persons,
-        stop.clone(),
-    ));
+    let prober = (o.probe_ms > 0).then(|| {
+        tokio::spawn(probe(
+            channels[0].clone(),
+            purposes.clone(),
+            o.persons,
+            Duration::from_millis(o.probe_ms),
+            stop.clone(),
+        ))
+    });
     let measured = Duration::from_secs(o.seconds);
     let result = match o.rate {
         Some(rate) => drive_open(&o, rate, &channels, &purposes, measured).await?,
         None => drive(&o, &channels, &purposes, measured, true).await?,
     };
     stop.store(true, Ordering::Relaxed);
-    let (probes, stale) = prober.await.map_err(|e| e.to_string())??;
+    let (probes, stale) = match prober {
+        Some(prober) => prober.await.map_err(|e| e.to_string())??,
+        None => (0, 0),
+    };
     let peak_rss = rss(&service.child);
     let _ = service.child.start_kill();
     let _ = service.child.wait().await;
@@ -598,6 +612,7 @@ async fn probe(
     channel: Channel,
     purposes: Vec<String>,
     persons: u64,
+    pause: Duration,
     stop: Arc<AtomicBool>,
 ) -> Result<(u64, u64), String> {
     let mut client = ConsentServiceClient::new(channel);
@@ -657,7 +672,7 @@ async fn probe(
         if decision.allowed {
             stale += 1;
         }
-        tokio::time::sleep(Duration::from_millis(20)).await;
+        tokio::time::sleep(pause).await;
     }
     Ok((probes, stale))
 }
