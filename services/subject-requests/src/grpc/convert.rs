@@ -223,9 +223,10 @@ pub(super) fn create_subject_request(
     finish(violations, parsed)
 }
 
-pub(super) fn subject_request_name(name: &str) -> Result<SubjectRequestId, Error> {
+/// Parses a `subjectRequests/{uuid}` name given in `field`.
+pub(super) fn subject_request_name(field: &str, name: &str) -> Result<SubjectRequestId, Error> {
     SubjectRequestId::parse_name(name)
-        .ok_or_else(|| invalid("name", "must be subjectRequests/{uuid}"))
+        .ok_or_else(|| invalid(field, "must be subjectRequests/{uuid}"))
 }
 
 pub(super) fn task_name(name: &str) -> Result<TaskId, Error> {
@@ -245,7 +246,7 @@ pub(super) fn clock_event(
         fee_ground,
         fee_amount_pence,
     } = request;
-    let id = subject_request_name(&name)?;
+    let id = subject_request_name("name", &name)?;
     let mut violations = Vec::new();
     let ground = enum_field(&mut violations, "fee_ground", fee_ground, |g| match g {
         pb::FeeGround::Unspecified => None,
@@ -289,7 +290,7 @@ pub(super) fn transition(
         transition,
         reason,
     } = request;
-    let id = subject_request_name(&name)?;
+    let id = subject_request_name("name", &name)?;
     let mut violations = Vec::new();
     let step = enum_field(&mut violations, "transition", transition, |t| {
         use pb::Transition as T;
@@ -323,7 +324,7 @@ pub(super) fn refusal(
     now: OffsetDateTime,
 ) -> Result<(SubjectRequestId, Refusal), Error> {
     let pb::RefuseSubjectRequestRequest { name, refusal } = request;
-    let id = subject_request_name(&name)?;
+    let id = subject_request_name("name", &name)?;
     let Some(refusal) = refusal else {
         return Err(invalid("refusal", "required"));
     };
@@ -369,7 +370,7 @@ pub(super) fn assignment(
     request: pb::AssignSubjectRequestRequest,
 ) -> Result<(SubjectRequestId, Option<String>), Error> {
     let pb::AssignSubjectRequestRequest { name, handler } = request;
-    let id = subject_request_name(&name)?;
+    let id = subject_request_name("name", &name)?;
     let handler = handler.trim();
     if handler.chars().count() > tasks::MAX_SYSTEM {
         return Err(invalid("handler", "at most 200 characters"));
@@ -477,8 +478,7 @@ pub(super) fn task_list(request: pb::ListFulfilmentTasksRequest) -> Result<TaskL
             ));
         }
         (true, false) => {
-            let id = SubjectRequestId::parse_name(&subject_request)
-                .ok_or_else(|| invalid("subject_request", "must be subjectRequests/{uuid}"))?;
+            let id = subject_request_name("subject_request", &subject_request)?;
             return Ok(TaskListing::OfRequest(id));
         }
         (false, true) => {}
@@ -824,8 +824,7 @@ pub(super) fn review_part(
         subject_request,
         review_part,
     } = request;
-    let id = SubjectRequestId::parse_name(&subject_request)
-        .ok_or_else(|| invalid("subject_request", "must be subjectRequests/{uuid}"))?;
+    let id = subject_request_name("subject_request", &subject_request)?;
     let Some(part) = review_part else {
         return Err(invalid("review_part", "required"));
     };
@@ -979,8 +978,7 @@ pub(super) fn build_pack(
         subject_request,
         supplementary_information,
     } = request;
-    let id = SubjectRequestId::parse_name(&subject_request)
-        .ok_or_else(|| invalid("subject_request", "must be subjectRequests/{uuid}"))?;
+    let id = subject_request_name("subject_request", &subject_request)?;
     let Some(info) = supplementary_information else {
         return Err(invalid("supplementary_information", "required"));
     };

@@ -15,7 +15,7 @@ use tonic::{Request, Response, Status};
 use tracing::instrument;
 
 use crate::domain::tasks::TaskOutcome;
-use crate::domain::{Rejection, SubjectRequest, SubjectRequestId};
+use crate::domain::{Rejection, SubjectRequest};
 use crate::store::Store;
 
 /// The tonic service.
@@ -82,12 +82,7 @@ impl SubjectRequestsService for Handlers {
     ) -> Result<Response<Self::DownloadResponsePackStream>, Status> {
         let context = CallContext::from_request(&request)?;
         let pb::DownloadResponsePackRequest { subject_request } = request.into_inner();
-        let id = SubjectRequestId::parse_name(&subject_request).ok_or_else(|| {
-            Error::InvalidArgument(vec![dps_types::FieldViolation {
-                field: "subject_request".into(),
-                description: "must be subjectRequests/{uuid}".into(),
-            }])
-        })?;
+        let id = convert::subject_request_name("subject_request", &subject_request)?;
         let pack = self
             .store
             .pack(&context.tenant, id)
@@ -149,7 +144,7 @@ impl SubjectRequestsService for Handlers {
     ) -> Result<Response<pb::SubjectRequest>, Status> {
         let context = CallContext::from_request(&request)?;
         let pb::GetSubjectRequestRequest { name } = request.into_inner();
-        let id = convert::subject_request_name(&name)?;
+        let id = convert::subject_request_name("name", &name)?;
         let subject_request = self
             .store
             .get_subject_request(&context.tenant, id)
@@ -248,7 +243,7 @@ impl SubjectRequestsService for Handlers {
     ) -> Result<Response<pb::ListRequestHistoryResponse>, Status> {
         let context = CallContext::from_request(&request)?;
         let pb::ListRequestHistoryRequest { name } = request.into_inner();
-        let id = convert::subject_request_name(&name)?;
+        let id = convert::subject_request_name("name", &name)?;
         let entries = self
             .store
             .history(&context.tenant, id)
@@ -380,12 +375,7 @@ impl SubjectRequestsService for Handlers {
     ) -> Result<Response<pb::ListReviewPartsResponse>, Status> {
         let context = CallContext::from_request(&request)?;
         let pb::ListReviewPartsRequest { subject_request } = request.into_inner();
-        let id = SubjectRequestId::parse_name(&subject_request).ok_or_else(|| {
-            Error::InvalidArgument(vec![dps_types::FieldViolation {
-                field: "subject_request".into(),
-                description: "must be subjectRequests/{uuid}".into(),
-            }])
-        })?;
+        let id = convert::subject_request_name("subject_request", &subject_request)?;
         let parts = self
             .store
             .review_parts(&context.tenant, id)
