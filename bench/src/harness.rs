@@ -1,0 +1,405 @@
+//! What every scenario shares: flags, a throw-away Postgres with the suite's roles, a service
+//! binary run as its own process, closed- and open-loop drivers, percentiles, memory and machine.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use dps_pgcluster::LocalCluster;
+use dps_pgcluster::roles::{self, APP_ROLE, OWNER_ROLE};
+use dps_platform::context::{CALLER_HEADER, ROLES_HEADER, TENANT_HEADER};
+use tonic::metadata::MetadataValue;
+use tonic::transport::Channel;
+
+/// The tenant every scenario loads and calls as.
+pub const TENANT: &str = "bench-group";
+
+/// `--name value` pairs; each scenario takes the ones it knows and `finish` rejects the rest.
+pub struct Flags(BTreeMap<String, String>);
+
+impl Flags {
+    pub fn parse(args: impl Iterator<Item = String>) -> Result<Self, String> {
+        let mut map = BTreeMap::new();
+        let mut args = args.peekable();
+        while let Some(flag) = args.next() {
+            let name = flag
+                .strip_prefix("--")
+                .ok_or(format!("expected --flag, got {flag}"))?;
+            let value = args.next().ok_or(format!("{flag} needs a value"))?;
+            map.insert(name.to_owned(), value);
+        }
+        Ok(Self(map))
+    }
+
+    pub fn number(&mut self, name: &str, default: u64) -> Result<u64, String> {
+        self.0.remove(name).map_or(Ok(default), |v| {
+            v.parse().map_err(|_| format!("--{name}: not a number"))
+        })
+    }
+
+    pub fn optional_number(&mut self, name: &str) -> Result<Option<u64>, String> {
+        self.0
+            .contains_key(name)
+            .then(|| self.number(name, 0))
+            .transpose()
+    }
+
+    pub fn path(&mut self, name: &str) -> Option<PathBuf> {
+        self.0.remove(name).map(PathBuf::from)
+    }
+
+    pub fn finish(self) -> Result<(), String> {
+        match self.0.keys().next() {
+            Some(unknown) => Err(format!("unknown option --{unknown}")),
+            None => Ok(()),
+        }
+    }
+}
+
+/// A tiny xorshift generator: the load needs spread, not cryptographic randomness.
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    /// A number in `0..n`.
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+}
+
+/// A throw-away Postgres with the suite's roles, its databases and a key file: what a service
+/// binary needs to migrate and serve.
+pub struct Stack {
+    cluster: LocalCluster,
+    key_file: PathBuf,
+}
+
+impl Stack {
+    pub async fn start() -> Result<Self, String> {
+        let cluster = tokio::task::spawn_blocking(LocalCluster::start_throwaway)
+            .await
+            .map_err(|e| e.to_string())?
+            .map_err(|e| format!("Postgres: {e}"))?;
+        let admin = cluster.url(dps_pgcluster::SUPERUSER, "postgres");
+        roles::ensure_roles(&admin, "bench")
+            .await
+            .map_err(|e| e.to_string())?;
+        for db in ["dps", "dps_keys"] {
+            roles::ensure_database(&admin, db, None)
+                .await
+                .map_err(|e| e.to_string())?;
+        }
+        let key_file = cluster.root().join("keys");
+        let kek = dps_crypto::KekId::parse("bench-1").ok_or("kek id")?;
+        std::fs::write(&key_file, dps_crypto::KeyFile::generate(&kek))
+            .map_err(|e| e.to_string())?;
+        Ok(Self { cluster, key_file })
+    }
+
+    /// The schema owner's URL, for loading data sets straight into a service's tables.
+    pub fn owner_url(&self) -> String {
+        self.cluster.url(OWNER_ROLE, "dps")
+    }
+
+    fn env(&self) -> Vec<(String, String)> {
+        let url = |role, db| self.cluster.url(role, db);
+        [
+            ("DPS_DATABASE_URL", url(APP_ROLE, "dps")),
+            ("DPS_MIGRATION_DATABASE_URL", url(OWNER_ROLE, "dps")),
+            ("DPS_KEYSTORE_DATABASE_URL", url(APP_ROLE, "dps_keys")),
+            (
+                "DPS_KEYSTORE_MIGRATION_DATABASE_URL",
+                url(OWNER_ROLE, "dps_keys"),
+            ),
+            ("DPS_KEY_FILE", self.key_file.display().to_string()),
+            ("DPS_MIGRATE_ON_START", "false".into()),
+            ("RUST_LOG", "warn".into()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect()
+    }
+
+    /// Runs `<binary> migrate`; the binary is the service built beside this one.
+    pub async fn migrate(&self, binary: &str) -> Result<(), String> {
+        let out = tokio::process::Command::new(sibling_binary(binary)?)
+            .arg("migrate")
+            .envs(self.env())
+            .output()
+            .await
+            .map_err(|e| e.to_string())?;
+        if out.status.success() {
+            Ok(())
+        } else {
+            Err(String::from_utf8_lossy(&out.stderr).into_owned())
+        }
+    }
+
+    /// Serves `binary` as its own process on a free port and waits until it is ready.
+    pub async fn serve(&self, binary: &str) -> Result<Service, String> {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map_err(|e| e.to_string())?
+            .port();
+        let child = tokio::process::Command::new(sibling_binary(binary)?)
+            .envs(self.env())
+            .env("DPS_LISTEN_ADDR", format!("127.0.0.1:{port}"))
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(|e| e.to_string())?;
+        let service = Service {
+            child,
+            addr: format!("http://127.0.0.1:{port}"),
+        };
+        let mut health = tonic_health::pb::health_client::HealthClient::new(service.channel()?);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let ready = health
+                .check(tonic_health::pb::HealthCheckRequest {
+                    service: dps_platform::server::READINESS.into(),
+                })
+                .await
+                .is_ok_and(|r| {
+                    r.get_ref().status()
+                        == tonic_health::pb::health_check_response::ServingStatus::Serving
+                });
+            if ready {
+                return Ok(service);
+            }
+            if Instant::now() > deadline {
+                return Err(format!("{binary} did not become ready in 30 s"));
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+fn sibling_binary(name: &str) -> Result<PathBuf, String> {
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let path = exe.with_file_name(name);
+    if path.exists() {
+        Ok(path)
+    } else {
+        Err(format!(
+            "{} not found: build it with the same profile (the make bench-* targets do)",
+            path.display()
+        ))
+    }
+}
+
+/// A service process; killed when dropped.
+pub struct Service {
+    pub child: tokio::process::Child,
+    pub addr: String,
+}
+
+impl Service {
+    /// A new HTTP/2 connection (made on first use).
+    pub fn channel(&self) -> Result<Channel, String> {
+        Channel::from_shared(self.addr.clone())
+            .map(|c| c.connect_lazy())
+            .map_err(|e| e.to_string())
+    }
+
+    /// `n` separate connections, as `n` platform workers would have.
+    pub fn channels(&self, n: usize) -> Result<Vec<Channel>, String> {
+        (0..n.max(1)).map(|_| self.channel()).collect()
+    }
+
+    /// Resident set size in MiB, from /proc (Linux).
+    pub fn rss_mib(&self) -> Option<f64> {
+        let pid = self.child.id()?;
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+        let kib: f64 = status
+            .lines()
+            .find(|l| l.starts_with("VmRSS:"))?
+            .split_whitespace()
+            .nth(1)?
+            .parse()
+            .ok()?;
+        Some(kib / 1024.0)
+    }
+
+    pub async fn stop(mut self) {
+        let _ = self.child.start_kill();
+        let _ = self.child.wait().await;
+    }
+}
+
+/// A request as the gateway forwards it: verified tenant, caller and roles in the metadata.
+pub fn with_caller<T>(message: T, roles: &'static str) -> tonic::Request<T> {
+    let mut request = tonic::Request::new(message);
+    let m = request.metadata_mut();
+    m.insert(TENANT_HEADER, MetadataValue::from_static(TENANT));
+    m.insert(
+        CALLER_HEADER,
+        MetadataValue::from_static("care-record-platform"),
+    );
+    m.insert(ROLES_HEADER, MetadataValue::from_static(roles));
+    request
+}
+
+/// What a measured run produced: sorted latencies in microseconds.
+pub struct Run {
+    pub count: u64,
+    pub errors: u64,
+    pub throughput: f64,
+    latencies_us: Vec<u32>,
+}
+
+impl Run {
+    fn new(mut latencies_us: Vec<u32>, errors: u64, elapsed: Duration) -> Self {
+        latencies_us.sort_unstable();
+        let count = latencies_us.len() as u64;
+        Self {
+            count,
+            errors,
+            throughput: count as f64 / elapsed.as_secs_f64(),
+            latencies_us,
+        }
+    }
+
+    /// The latency at quantile `q` (1.0 is the maximum), in milliseconds.
+    pub fn percentile(&self, q: f64) -> f64 {
+        if self.latencies_us.is_empty() {
+            return 0.0;
+        }
+        let i = ((self.latencies_us.len() as f64 - 1.0) * q).round() as usize;
+        f64::from(self.latencies_us[i]) / 1000.0
+    }
+
+    pub fn latency_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "p50": self.percentile(0.50),
+            "p90": self.percentile(0.90),
+            "p99": self.percentile(0.99),
+            "max": self.percentile(1.0),
+        })
+    }
+}
+
+fn micros(since: Instant) -> u32 {
+    since.elapsed().as_micros().min(u128::from(u32::MAX)) as u32
+}
+
+/// Closed loop: each of `concurrency` callers sends its next call when the last one answered.
+/// `call(caller, rng)` picks its inputs at once and returns the call, which yields success.
+pub async fn closed_loop<F, Fut>(
+    concurrency: usize,
+    duration: Duration,
+    call: F,
+) -> Result<Run, String>
+where
+    F: Fn(usize, &mut Rng) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = bool> + Send + 'static,
+{
+    let call = Arc::new(call);
+    let errors = Arc::new(AtomicU64::new(0));
+    let start = Instant::now();
+    let end = start + duration;
+    let mut workers = Vec::with_capacity(concurrency);
+    for w in 0..concurrency {
+        let (call, errors) = (call.clone(), errors.clone());
+        workers.push(tokio::spawn(async move {
+            let mut rng = Rng(0x9E37_79B9_7F4A_7C15 ^ (w as u64 + 1));
+            let mut latencies = Vec::new();
+            while Instant::now() < end {
+                let pending = call(w, &mut rng);
+                let sent = Instant::now();
+                if !pending.await {
+                    errors.fetch_add(1, Ordering::Relaxed);
+                }
+                latencies.push(micros(sent));
+            }
+            latencies
+        }));
+    }
+    let mut latencies_us = Vec::new();
+    for worker in workers {
+        latencies_us.extend(worker.await.map_err(|e| e.to_string())?);
+    }
+    Ok(Run::new(
+        latencies_us,
+        errors.load(Ordering::Relaxed),
+        start.elapsed(),
+    ))
+}
+
+/// Open loop: calls are due at `rate` per second; at most `concurrency` are in flight, and each
+/// latency counts from when the call was due, so waiting for a free caller is not hidden.
+pub async fn open_loop<F, Fut>(
+    rate: u64,
+    concurrency: usize,
+    duration: Duration,
+    call: F,
+) -> Result<Run, String>
+where
+    F: Fn(usize, &mut Rng) -> Fut,
+    Fut: Future<Output = bool> + Send + 'static,
+{
+    let permits = Arc::new(tokio::sync::Semaphore::new(concurrency.max(1)));
+    let errors = Arc::new(AtomicU64::new(0));
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<u32>();
+    let start = Instant::now();
+    let step = Duration::from_secs_f64(1.0 / rate.max(1) as f64);
+    let total = (duration.as_secs_f64() * rate as f64) as u64;
+    let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+    for k in 0..total {
+        let due = start + step.mul_f64(k as f64);
+        tokio::time::sleep_until(due.into()).await;
+        let permit = permits
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|e| e.to_string())?;
+        let pending = call(k as usize, &mut rng);
+        let (tx, errors) = (tx.clone(), errors.clone());
+        tokio::spawn(async move {
+            if !pending.await {
+                errors.fetch_add(1, Ordering::Relaxed);
+            }
+            let _ = tx.send(micros(due));
+            drop(permit);
+        });
+    }
+    drop(tx);
+    let mut latencies_us = Vec::with_capacity(total as usize);
+    while let Some(l) = rx.recv().await {
+        latencies_us.push(l);
+    }
+    Ok(Run::new(
+        latencies_us,
+        errors.load(Ordering::Relaxed),
+        start.elapsed(),
+    ))
+}
+
+/// Writes a scenario's summary where `--json` asked.
+pub fn write_json(path: Option<&Path>, summary: &serde_json::Value) -> Result<(), String> {
+    let Some(path) = path else { return Ok(()) };
+    let text = serde_json::to_string_pretty(summary).map_err(|e| e.to_string())?;
+    std::fs::write(path, text).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+pub fn machine() -> String {
+    let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let model = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|c| {
+            c.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|m| m.trim().to_owned())
+        })
+        .unwrap_or_default();
+    format!("{cpus} CPUs, {model}")
+}
