@@ -11,6 +11,7 @@ pub mod db;
 pub mod error;
 pub mod keystore;
 pub mod main_support;
+pub mod notify;
 pub mod proto_time;
 pub mod server;
 pub mod telemetry;

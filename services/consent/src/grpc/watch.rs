@@ -1,14 +1,14 @@
 //! The change stream: replays the tenant's change log after a cursor, then follows it. Commits
-//! on any replica wake subscribers through Postgres `LISTEN consent_changes` (a trigger on the
-//! log notifies); a slow poll covers a dropped listener connection.
+//! on any replica wake subscribers through Postgres `LISTEN consent_changes`; a slow poll covers
+//! a dropped listener connection.
 
 use std::pin::Pin;
 use std::time::Duration;
 
+use dps_platform::notify::Notifications;
 use dps_proto::consent::v1 as pb;
 use dps_types::TenantId;
-use sqlx::postgres::PgListener;
-use tokio::sync::{OnceCell, mpsc, watch};
+use tokio::sync::{mpsc, watch};
 use tokio_stream::Stream;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::Status;
@@ -24,10 +24,18 @@ const PAGE: i64 = 500;
 /// Poll this often even without a notification.
 const POLL: Duration = Duration::from_secs(2);
 
-/// Wakes subscribers when the log grows; the listener starts with the first subscriber.
-#[derive(Debug, Default)]
+/// Wakes subscribers when the log grows (a trigger on the log notifies `consent_changes`).
+#[derive(Debug)]
 pub(super) struct Watch {
-    wake: OnceCell<watch::Receiver<u64>>,
+    wake: Notifications,
+}
+
+impl Default for Watch {
+    fn default() -> Self {
+        Self {
+            wake: Notifications::new("consent_changes"),
+        }
+    }
 }
 
 impl Watch {
@@ -37,37 +45,11 @@ impl Watch {
         tenant: TenantId,
         after: i64,
     ) -> Result<ChangeStream, StoreError> {
-        let wake = self
-            .wake
-            .get_or_try_init(|| listen(store.clone()))
-            .await?
-            .clone();
+        let wake = self.wake.subscribe(store.pool()).await?;
         let (tx, rx) = mpsc::channel(64);
         tokio::spawn(pump(store, tenant, after, wake, tx));
         Ok(Box::pin(ReceiverStream::new(rx)))
     }
-}
-
-async fn listen(store: Store) -> Result<watch::Receiver<u64>, StoreError> {
-    let mut listener = PgListener::connect_with(store.pool()).await?;
-    listener.listen("consent_changes").await?;
-    let (tx, rx) = watch::channel(0_u64);
-    tokio::spawn(async move {
-        let mut wakes = 0_u64;
-        loop {
-            // After an error the listener reconnects on the next `recv`; wake everyone anyway,
-            // as notifications may have been lost meanwhile.
-            if let Err(e) = listener.recv().await {
-                tracing::warn!(error = %e, "change listener lost its connection; reconnecting");
-                tokio::time::sleep(Duration::from_secs(1)).await;
-            }
-            wakes += 1;
-            if tx.send(wakes).is_err() {
-                return;
-            }
-        }
-    });
-    Ok(rx)
 }
 
 async fn pump(

@@ -4,6 +4,7 @@
 //! [`clock`] the events that move deadlines, dated by the shared engine; [`refusal`], [`tasks`],
 //! [`review`], [`pack`] and [`settings`] the rest.
 
+pub mod accuracy;
 pub mod clock;
 pub mod lifecycle;
 pub mod pack;

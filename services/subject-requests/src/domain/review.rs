@@ -263,9 +263,38 @@ pub enum ApprovalError {
     /// PERMISSION_DENIED.
     #[error("only a health professional may approve releasing health data (003 §11.4)")]
     NotHealthProfessional,
+    /// PERMISSION_DENIED.
+    #[error(
+        "only a health professional may refuse an access request whose response holds health \
+         data (003 §11.4.1)"
+    )]
+    NotHealthProfessionalToRefuse,
     /// FAILED_PRECONDITION.
     #[error(transparent)]
     Rejected(Rejection),
+}
+
+/// 003 §11.4.1, where the tenant's policy requires health review: an access request whose
+/// response holds health data is refused only by a health professional.
+pub fn check_refuser(
+    kind: super::RequestKind,
+    health_parts: i64,
+    review_required: bool,
+    roles: &[String],
+) -> Result<(), ApprovalError> {
+    let access = matches!(
+        kind,
+        super::RequestKind::Access | super::RequestKind::Portability
+    );
+    if access
+        && review_required
+        && health_parts > 0
+        && !roles.iter().any(|r| r == HEALTH_PROFESSIONAL)
+    {
+        Err(ApprovalError::NotHealthProfessionalToRefuse)
+    } else {
+        Ok(())
+    }
 }
 
 /// 003 §11.4.2, where the tenant's policy requires it: no health data goes out unapproved.
@@ -297,6 +326,22 @@ mod tests {
             health_data: true,
             ..ReviewPartInput::default()
         }
+    }
+
+    #[test]
+    fn only_a_health_professional_refuses_access_to_health_records() {
+        use crate::domain::RequestKind::{Access, Erasure};
+        let staff = ["dpo".to_owned()];
+        let professional = ["health_professional".to_owned()];
+        assert_eq!(
+            check_refuser(Access, 1, true, &staff),
+            Err(ApprovalError::NotHealthProfessionalToRefuse)
+        );
+        assert_eq!(check_refuser(Access, 1, true, &professional), Ok(()));
+        // No health data, a tenant without the policy, or another right: anyone handling it.
+        assert_eq!(check_refuser(Access, 0, true, &staff), Ok(()));
+        assert_eq!(check_refuser(Access, 1, false, &staff), Ok(()));
+        assert_eq!(check_refuser(Erasure, 1, true, &staff), Ok(()));
     }
 
     #[test]

@@ -10,6 +10,7 @@ use time::{Date, OffsetDateTime};
 use uuid::Uuid;
 
 use super::Error;
+use crate::domain::accuracy::AccuracyCheck;
 use crate::domain::clock::{ClockEventInput, FeeGround};
 use crate::domain::pack::Supplementary;
 use crate::domain::refusal::{RefusalGround, RefusalInput};
@@ -1010,5 +1011,59 @@ pub(super) fn pack_info_to_proto(id: SubjectRequestId, info: &PackInfo) -> pb::R
         size_bytes: info.size_bytes,
         build_time: Some(proto_time::to_proto(info.built_at)),
         built_by: info.built_by.clone(),
+    }
+}
+
+/// The system a `WatchPendingTasks` call follows.
+pub(super) fn watched_system(request: pb::WatchPendingTasksRequest) -> Result<String, Error> {
+    let pb::WatchPendingTasksRequest { system } = request;
+    let system = system.trim();
+    if system.is_empty() {
+        return Err(invalid("system", "required"));
+    }
+    Ok(system.to_owned())
+}
+
+/// `LiftAccuracyRestriction`'s request and the time the person was told.
+pub(super) fn lift(
+    request: pb::LiftAccuracyRestrictionRequest,
+) -> Result<(SubjectRequestId, Option<OffsetDateTime>), Error> {
+    let pb::LiftAccuracyRestrictionRequest {
+        subject_request,
+        told_time,
+    } = request;
+    let id = subject_request_name("subject_request", &subject_request)?;
+    let mut violations = Vec::new();
+    let told = instant(&mut violations, "told_time", told_time);
+    if violations.is_empty() {
+        Ok((id, told))
+    } else {
+        Err(Error::InvalidArgument(violations))
+    }
+}
+
+pub(super) fn accuracy_to_proto(id: SubjectRequestId, check: &AccuracyCheck) -> pb::AccuracyCheck {
+    let lifted = check.lifted.as_ref();
+    let dispute = check.dispute.as_ref();
+    pb::AccuracyCheck {
+        name: format!("{id}/accuracyCheck"),
+        restricted: check.is_restricted(),
+        restrict_time: check
+            .restricted
+            .as_ref()
+            .map(|(at, _)| proto_time::to_proto(*at)),
+        restricted_by: check
+            .restricted
+            .as_ref()
+            .map(|(_, by)| by.clone())
+            .unwrap_or_default(),
+        told_time: lifted.map(|l| proto_time::to_proto(l.told_at)),
+        lift_time: lifted.map(|l| proto_time::to_proto(l.at)),
+        lifted_by: lifted.map(|l| l.by.clone()).unwrap_or_default(),
+        disputed_accuracy_note: dispute
+            .map(|d| d.note.expose().to_owned())
+            .unwrap_or_default(),
+        dispute_time: dispute.map(|d| proto_time::to_proto(d.at)),
+        dispute_recorded_by: dispute.map(|d| d.by.clone()).unwrap_or_default(),
     }
 }

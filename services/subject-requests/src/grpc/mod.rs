@@ -3,10 +3,12 @@
 
 mod convert;
 mod error;
+mod watch;
 
 pub use error::Error;
 
 use dps_platform::CallContext;
+use dps_platform::notify::Notifications;
 use dps_proto::subject_requests::v1 as pb;
 use dps_types::TenantId;
 use pb::subject_requests_service_server::{SubjectRequestsService, SubjectRequestsServiceServer};
@@ -20,13 +22,18 @@ use crate::store::Store;
 
 /// The tonic service.
 pub fn server(store: Store) -> SubjectRequestsServiceServer<Handlers> {
-    SubjectRequestsServiceServer::new(Handlers { store })
+    SubjectRequestsServiceServer::new(Handlers {
+        store,
+        new_tasks: Notifications::new(watch::CHANNEL),
+    })
 }
 
 /// Implements `dps.subject_requests.v1.SubjectRequestsService`.
 #[derive(Debug)]
 pub struct Handlers {
     store: Store,
+    /// Wakes `WatchPendingTasks` streams when a task is created on any replica.
+    new_tasks: Notifications,
 }
 
 impl Handlers {
@@ -59,6 +66,96 @@ impl SubjectRequestsService for Handlers {
     type DownloadResponsePackStream = std::pin::Pin<
         Box<dyn tokio_stream::Stream<Item = Result<pb::ResponsePackChunk, Status>> + Send>,
     >;
+    type WatchPendingTasksStream = watch::TaskStream;
+
+    #[instrument(skip_all, fields(rpc = "WatchPendingTasks", tenant_id = tracing::field::Empty))]
+    async fn watch_pending_tasks(
+        &self,
+        request: Request<pb::WatchPendingTasksRequest>,
+    ) -> Result<Response<Self::WatchPendingTasksStream>, Status> {
+        let context = CallContext::from_request(&request)?;
+        let system = convert::watched_system(request.into_inner())?;
+        let wake = self
+            .new_tasks
+            .subscribe(self.store.pool())
+            .await
+            .map_err(|e| Error::from(crate::store::StoreError::from(e)))?;
+        Ok(Response::new(watch::follow(
+            self.store.clone(),
+            context.tenant,
+            system,
+            wake,
+        )))
+    }
+
+    #[instrument(
+        skip_all,
+        fields(rpc = "RestrictWhileCheckingAccuracy", tenant_id = tracing::field::Empty)
+    )]
+    async fn restrict_while_checking_accuracy(
+        &self,
+        request: Request<pb::RestrictWhileCheckingAccuracyRequest>,
+    ) -> Result<Response<pb::AccuracyCheck>, Status> {
+        let context = CallContext::from_request(&request)?;
+        let pb::RestrictWhileCheckingAccuracyRequest { subject_request } = request.into_inner();
+        let id = convert::subject_request_name("subject_request", &subject_request)?;
+        let check = self
+            .store
+            .restrict_for_accuracy(&context.tenant, &context.caller, id)
+            .await
+            .map_err(Error::from)?;
+        Ok(Response::new(convert::accuracy_to_proto(id, &check)))
+    }
+
+    #[instrument(skip_all, fields(rpc = "LiftAccuracyRestriction", tenant_id = tracing::field::Empty))]
+    async fn lift_accuracy_restriction(
+        &self,
+        request: Request<pb::LiftAccuracyRestrictionRequest>,
+    ) -> Result<Response<pb::AccuracyCheck>, Status> {
+        let context = CallContext::from_request(&request)?;
+        let (id, told_at) = convert::lift(request.into_inner())?;
+        let check = self
+            .store
+            .lift_accuracy_restriction(&context.tenant, &context.caller, id, told_at)
+            .await
+            .map_err(Error::from)?;
+        Ok(Response::new(convert::accuracy_to_proto(id, &check)))
+    }
+
+    #[instrument(skip_all, fields(rpc = "RecordDisputedAccuracy", tenant_id = tracing::field::Empty))]
+    async fn record_disputed_accuracy(
+        &self,
+        request: Request<pb::RecordDisputedAccuracyRequest>,
+    ) -> Result<Response<pb::AccuracyCheck>, Status> {
+        let context = CallContext::from_request(&request)?;
+        let pb::RecordDisputedAccuracyRequest {
+            subject_request,
+            note,
+        } = request.into_inner();
+        let id = convert::subject_request_name("subject_request", &subject_request)?;
+        let check = self
+            .store
+            .record_dispute(&context.tenant, &context.caller, id, &note)
+            .await
+            .map_err(Error::from)?;
+        Ok(Response::new(convert::accuracy_to_proto(id, &check)))
+    }
+
+    #[instrument(skip_all, fields(rpc = "GetAccuracyCheck", tenant_id = tracing::field::Empty))]
+    async fn get_accuracy_check(
+        &self,
+        request: Request<pb::GetAccuracyCheckRequest>,
+    ) -> Result<Response<pb::AccuracyCheck>, Status> {
+        let context = CallContext::from_request(&request)?;
+        let pb::GetAccuracyCheckRequest { subject_request } = request.into_inner();
+        let id = convert::subject_request_name("subject_request", &subject_request)?;
+        let check = self
+            .store
+            .accuracy_check(&context.tenant, id)
+            .await
+            .map_err(Error::from)?;
+        Ok(Response::new(convert::accuracy_to_proto(id, &check)))
+    }
 
     #[instrument(skip_all, fields(rpc = "BuildResponsePack", tenant_id = tracing::field::Empty))]
     async fn build_response_pack(
@@ -215,7 +312,13 @@ impl SubjectRequestsService for Handlers {
         let (id, refusal) = convert::refusal(request.into_inner(), OffsetDateTime::now_utc())?;
         let updated = self
             .store
-            .refuse(&context.tenant, &context.caller, id, &refusal)
+            .refuse(
+                &context.tenant,
+                &context.caller,
+                &context.roles,
+                id,
+                &refusal,
+            )
             .await
             .map_err(Error::from)?;
         self.reply(&context.tenant, &updated).await

@@ -2,6 +2,7 @@
 //! Every change is one transaction that locks the request, checks the domain's rules against
 //! what is stored, and writes the change with its history row.
 
+mod accuracy;
 mod dashboard;
 mod pack;
 mod review;
@@ -253,6 +254,11 @@ impl Store {
     /// Storage on the runtime pool, sealing personal details through `vault`.
     pub fn new(pool: PgPool, vault: Vault) -> Self {
         Self { pool, vault }
+    }
+
+    /// The pool, for listeners.
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
     }
 
     /// Opens the sealed details of many rows with one key-store query; `None` for a row whose
@@ -700,6 +706,8 @@ impl Store {
             let policy = settings_in(&mut *tx, tenant).await?;
             let unapproved = review::unapproved_health_parts(&mut tx, tenant, id).await?;
             crate::domain::review::check_release(unapproved, policy.health_release_needs_approval)?;
+            let check = accuracy::check_in(&mut tx, tenant, id).await?;
+            crate::domain::accuracy::check_closable(&check)?;
         }
         write_state(&mut tx, tenant, id, next, None).await?;
         insert_history(
@@ -717,17 +725,30 @@ impl Store {
         self.get_existing(tenant, id).await
     }
 
-    /// Refuses a request within its unextended period; the clock stops for good.
+    /// Refuses a request within its unextended period; the clock stops for good. Where the
+    /// tenant's policy requires health review, only a health professional refuses access to
+    /// health data (003 §11.4.1); a restriction while accuracy is checked is lifted first.
     pub async fn refuse(
         &self,
         tenant: &TenantId,
         caller: &CallerId,
+        roles: &[String],
         id: SubjectRequestId,
         refusal: &Refusal,
     ) -> Result<SubjectRequest, StoreError> {
         let mut tx = self.pool.begin().await?;
         let locked = Self::lock(&mut tx, tenant, id).await?;
         let next = locked.state.after(Step::Refuse).map_err(Rejection::from)?;
+        let policy = settings_in(&mut *tx, tenant).await?;
+        let health_parts = review::health_parts(&mut tx, tenant, id).await?;
+        crate::domain::review::check_refuser(
+            locked.kind,
+            health_parts,
+            policy.health_release_needs_approval,
+            roles,
+        )?;
+        let check = accuracy::check_in(&mut tx, tenant, id).await?;
+        crate::domain::accuracy::check_closable(&check)?;
         let refused_on = locked.jurisdiction.zone().local_date(refusal.at);
         Refusal::check_in_time(refused_on, locked.refusal_due)?;
         let event = ClockEvent {

@@ -81,6 +81,31 @@ pub(super) async fn unapproved_health_parts(
     .await?)
 }
 
+/// How many parts of a request hold health data, released or withheld.
+pub(super) async fn health_parts(
+    tx: &mut Transaction<'_, Postgres>,
+    tenant: &TenantId,
+    id: SubjectRequestId,
+) -> Result<i64, StoreError> {
+    Ok(sqlx::query_scalar(
+        "SELECT count(*) FROM subject_requests.review_parts \
+         WHERE tenant_id = $1 AND subject_request_id = $2 AND health_data",
+    )
+    .bind(tenant.as_str())
+    .bind(id.as_uuid())
+    .fetch_one(&mut **tx)
+    .await?)
+}
+
+impl From<ApprovalError> for StoreError {
+    fn from(e: ApprovalError) -> Self {
+        match e {
+            ApprovalError::Rejected(r) => Self::Rejected(r),
+            forbidden => Self::Forbidden(forbidden.to_string()),
+        }
+    }
+}
+
 impl Store {
     async fn part(&self, tenant: &TenantId, id: ReviewPartId) -> Result<ReviewPart, StoreError> {
         let row: Option<PartRow> = sqlx::query_as(concat!(
@@ -180,12 +205,7 @@ impl Store {
         .fetch_one(&mut *tx)
         .await?;
         let current = current.into_domain()?;
-        review::check_approval(roles, &current.part, current.approval.is_some()).map_err(|e| {
-            match e {
-                ApprovalError::NotHealthProfessional => StoreError::Forbidden(e.to_string()),
-                ApprovalError::Rejected(r) => StoreError::Rejected(r),
-            }
-        })?;
+        review::check_approval(roles, &current.part, current.approval.is_some())?;
         sqlx::query(
             "UPDATE subject_requests.review_parts SET approved_by = $3, approved_at = now() \
              WHERE tenant_id = $1 AND part_id = $2",

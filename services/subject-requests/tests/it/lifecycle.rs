@@ -577,7 +577,7 @@ async fn an_erasure_request_paused_for_clarification_and_fulfilled_by_every_syst
     assert_eq!(r.state(), pb::RequestState::Closed);
 }
 
-fn refusal(on: Date, reason: &str) -> pb::RefuseSubjectRequestRequest {
+pub(crate) fn refusal(on: Date, reason: &str) -> pb::RefuseSubjectRequestRequest {
     pb::RefuseSubjectRequestRequest {
         name: String::new(),
         refusal: Some(pb::Refusal {

@@ -16,6 +16,7 @@ mod dashboard;
 mod encryption;
 mod lifecycle;
 mod listing;
+mod rectification;
 mod tasks;
 
 type Client = SubjectRequestsServiceClient<InterceptedService<Channel, Caller>>;
