@@ -9,7 +9,7 @@ export DPS_GATEWAY_MODE DPS_GATEWAY_DEV_KEY_FILE
 
 BUF := node_modules/.bin/buf
 
-.PHONY: help run test lint check fix build buf bench-consent
+.PHONY: help run test lint check fix build buf bench-consent bench-subject-requests
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -36,6 +36,11 @@ bench-consent: ## Benchmark the processing check (release build; writes target/b
 	cargo build --release -p dps-consent -p dps-bench
 	@mkdir -p target/bench
 	target/release/dps-bench consent-check --json target/bench/consent-check.json $(BENCH_ARGS)
+
+bench-subject-requests: ## Benchmark intake and the soonest-due list over 1,000,000 stored requests (release build)
+	cargo build --release -p dps-subject-requests -p dps-bench
+	@mkdir -p target/bench
+	target/release/dps-bench subject-requests --json target/bench/subject-requests.json $(BENCH_ARGS)
 
 check: lint ## Alias of lint
 

@@ -122,7 +122,11 @@ impl Stack {
             ),
             ("DPS_KEY_FILE", self.key_file.display().to_string()),
             ("DPS_MIGRATE_ON_START", "false".into()),
-            ("RUST_LOG", "warn".into()),
+            // The services' own log filter; `DPS_BENCH_SERVICE_LOG=sqlx=debug` shows each query.
+            (
+                "RUST_LOG",
+                std::env::var("DPS_BENCH_SERVICE_LOG").unwrap_or_else(|_| "warn".into()),
+            ),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v))

@@ -4,12 +4,13 @@
 
 mod consent;
 mod harness;
+mod subject_requests;
 
 use std::process::ExitCode;
 
 use harness::Flags;
 
-const USAGE: &str = "usage: dps-bench consent-check [--flag value]…";
+const USAGE: &str = "usage: dps-bench consent-check|subject-requests [--flag value]…";
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -24,6 +25,7 @@ async fn main() -> ExitCode {
     };
     let outcome = match scenario.as_str() {
         "consent-check" => consent::run(flags).await,
+        "subject-requests" => subject_requests::run(flags).await,
         _ => {
             eprintln!("{USAGE}");
             return ExitCode::from(2);
