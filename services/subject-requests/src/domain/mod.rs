@@ -5,6 +5,7 @@
 //! [`review`], [`pack`] and [`settings`] the rest.
 
 pub mod accuracy;
+pub mod automated;
 pub mod clock;
 pub mod lifecycle;
 pub mod pack;
@@ -13,6 +14,7 @@ pub mod review;
 pub mod settings;
 pub mod tasks;
 
+pub use automated::Remedy;
 pub use clock::{ClockEvent, ClockStatus, RequestDeadlines};
 pub use lifecycle::{IllegalStep, RequestState, Step};
 pub use refusal::Refusal;
@@ -327,6 +329,8 @@ pub struct IntakeInput<'a> {
     pub child: Option<(u32, &'a str)>,
     /// For portability.
     pub portability: Option<PortabilityCheck>,
+    /// For an automated-decision request: what the person asks of the decision.
+    pub remedies: Vec<Remedy>,
 }
 
 /// A request to record, valid by construction.
@@ -340,6 +344,7 @@ pub struct NewSubjectRequest {
     received_at: OffsetDateTime,
     relationship: Relationship,
     child_age: Option<u32>,
+    remedies: Vec<Remedy>,
     personal: PersonalDetails,
 }
 
@@ -414,6 +419,7 @@ impl NewSubjectRequest {
                 v.add(field, format!("at most {max} characters"));
             }
         }
+        let remedies = automated::check(&mut v, input.kind, &input.remedies, jurisdiction);
         let requested_kind = input.kind.unwrap_or(RequestKind::Access);
         let (kind, kind_reason) = match (requested_kind, input.portability) {
             (RequestKind::Portability, None) => {
@@ -440,6 +446,7 @@ impl NewSubjectRequest {
             received_at: input.received_at.unwrap_or(now),
             relationship,
             child_age: input.child.map(|(age, _)| age),
+            remedies,
             personal: PersonalDetails {
                 requester_name: Masked::new(requester_name.to_owned()),
                 requester_contact: Masked::new(requester_contact.to_owned()),
@@ -490,6 +497,11 @@ impl NewSubjectRequest {
         self.child_age
     }
 
+    /// What an automated-decision request asks of the decision (empty for other kinds).
+    pub fn remedies(&self) -> &[Remedy] {
+        &self.remedies
+    }
+
     /// The personal details.
     pub fn personal(&self) -> &PersonalDetails {
         &self.personal
@@ -525,6 +537,8 @@ pub struct StoredRequest<'a> {
     pub created_at: OffsetDateTime,
     /// The child's age.
     pub child_age: Option<u32>,
+    /// Stored remedy codes.
+    pub remedies: &'a [String],
     /// The assigned handler.
     pub handler: Option<String>,
     /// Dates and explanation; `status` is ignored (see `clock_status`).
@@ -585,6 +599,11 @@ impl SubjectRequest {
                 received_at: stored.received_at,
                 relationship: Relationship::from_code(stored.relationship)?,
                 child_age: stored.child_age,
+                remedies: stored
+                    .remedies
+                    .iter()
+                    .map(|c| Remedy::from_code(c))
+                    .collect::<Option<_>>()?,
                 personal: personal.clone().unwrap_or_default(),
             },
             state: RequestState::from_code(stored.state)?,

@@ -20,8 +20,8 @@ use crate::domain::review::{
 use crate::domain::tasks::{self, FulfilmentTask, TaskAction, TaskId, TaskSpec, TaskState};
 use crate::domain::{
     Channel, ClockEvent, ClockStatus, IntakeInput, Jurisdiction, NewSubjectRequest,
-    PortabilityCheck, Refusal, Relationship, RequestKind, RequestState, Step, SubjectRequest,
-    SubjectRequestId, TenantSettings,
+    PortabilityCheck, Refusal, Relationship, Remedy, RequestKind, RequestState, Step,
+    SubjectRequest, SubjectRequestId, TenantSettings,
 };
 use crate::store::{Figures, HistoryEntry, ListFilter, PackInfo, PageKey, TaskPageKey};
 
@@ -144,6 +144,7 @@ pub(super) fn create_subject_request(
         refusal: _,
         jurisdiction: _,
         fulfilment_tasks,
+        automated_decision_remedies,
     } = subject_request;
     let kind = enum_field(
         &mut violations,
@@ -163,6 +164,17 @@ pub(super) fn create_subject_request(
         requester_relationship,
         relationship_from_proto,
     );
+    let remedies = automated_decision_remedies
+        .into_iter()
+        .filter_map(|r| {
+            enum_field(
+                &mut violations,
+                "subject_request.automated_decision_remedies",
+                r,
+                remedy_from_proto,
+            )
+        })
+        .collect();
     let received_at = instant(
         &mut violations,
         "subject_request.receive_time",
@@ -197,6 +209,7 @@ pub(super) fn create_subject_request(
             requester_basis: &requester_basis,
             child: child.as_ref().map(|(age, note)| (*age, note.as_str())),
             portability,
+            remedies,
         },
         jurisdiction,
         now,
@@ -535,6 +548,28 @@ fn kind_to_proto(kind: RequestKind) -> pb::RequestKind {
     }
 }
 
+/// `None` for the proto3 zero value, which names no remedy.
+fn remedy_from_proto(remedy: pb::AutomatedDecisionRemedy) -> Option<Remedy> {
+    Some(match remedy {
+        pb::AutomatedDecisionRemedy::Unspecified => return None,
+        pb::AutomatedDecisionRemedy::Information => Remedy::Information,
+        pb::AutomatedDecisionRemedy::Representations => Remedy::Representations,
+        pb::AutomatedDecisionRemedy::HumanIntervention => Remedy::HumanIntervention,
+        pb::AutomatedDecisionRemedy::Contest => Remedy::Contest,
+        pb::AutomatedDecisionRemedy::Objection => Remedy::Objection,
+    })
+}
+
+fn remedy_to_proto(remedy: Remedy) -> pb::AutomatedDecisionRemedy {
+    match remedy {
+        Remedy::Information => pb::AutomatedDecisionRemedy::Information,
+        Remedy::Representations => pb::AutomatedDecisionRemedy::Representations,
+        Remedy::HumanIntervention => pb::AutomatedDecisionRemedy::HumanIntervention,
+        Remedy::Contest => pb::AutomatedDecisionRemedy::Contest,
+        Remedy::Objection => pb::AutomatedDecisionRemedy::Objection,
+    }
+}
+
 /// `None` for the proto3 zero value: the channel was not given.
 fn channel_from_proto(channel: common::Channel) -> Option<Channel> {
     Some(match channel {
@@ -705,6 +740,11 @@ pub(super) fn subject_request_to_proto(
         portability_check: None,
         requested_kind: kind_to_proto(spec.requested_kind()).into(),
         kind_reason: spec.kind_reason().to_owned(),
+        automated_decision_remedies: spec
+            .remedies()
+            .iter()
+            .map(|r| remedy_to_proto(*r).into())
+            .collect(),
         deadlines: Some(pb::Deadlines {
             status: clock_status_to_proto(d.status).into(),
             start_date: date_to_proto(d.start),

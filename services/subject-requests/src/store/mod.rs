@@ -73,7 +73,7 @@ macro_rules! columns {
          competence_note, requester_relationship, child_age, jurisdiction, handler, clock_status, \
          start_on, due_on, refusal_due_on, extension_notice_due_on, extended_on, explanation, \
          warnings, refusal_ground, refusal_reason, refusal_exemption, refused_at, refused_by, \
-         due_sort::text AS due_sort"
+         automated_decision_remedies, due_sort::text AS due_sort"
     };
 }
 
@@ -119,6 +119,7 @@ struct SubjectRequestRow {
     refusal_exemption: Option<String>,
     refused_at: Option<OffsetDateTime>,
     refused_by: Option<String>,
+    automated_decision_remedies: Vec<String>,
     due_sort: String,
 }
 
@@ -161,6 +162,7 @@ impl SubjectRequestRow {
             received_at: self.received_at,
             created_at: self.created_at,
             child_age: self.child_age.and_then(|a| u32::try_from(a).ok()),
+            remedies: &self.automated_decision_remedies,
             handler: self.handler,
             deadlines: RequestDeadlines {
                 status: crate::domain::ClockStatus::Running,
@@ -426,9 +428,10 @@ impl Store {
                   person_id, state, received_at, created_by, request_id, requester_name, \
                   requester_contact, details, requester_basis, competence_note, \
                   requester_relationship, child_age, jurisdiction, clock_status, start_on, due_on, \
-                  refusal_due_on, extension_notice_due_on, extended_on, explanation, warnings) \
+                  refusal_due_on, extension_notice_due_on, extended_on, explanation, warnings, \
+                  automated_decision_remedies) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
-                     $18, $19, $20, $21, $22, $23, $24, $25, $26, $27) \
+                     $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28) \
              ON CONFLICT ON CONSTRAINT subject_requests_request_id_key DO NOTHING \
              RETURNING subject_request_id",
         )
@@ -460,6 +463,13 @@ impl Store {
         .bind(deadlines.extended_on)
         .bind(&deadlines.explanation)
         .bind(&deadlines.warnings)
+        .bind(
+            request
+                .remedies()
+                .iter()
+                .map(|r| r.code())
+                .collect::<Vec<_>>(),
+        )
         .fetch_optional(&mut *tx)
         .await?;
         let id = match inserted {
