@@ -402,7 +402,7 @@ impl Vault {
             .wrap(tenant, kek, &key, &key_aad(tenant, person, key_id, kek))
             .map_err(unwrap_error(key_id))?;
         // Two writers racing for a new person: one insert wins and both use the winner's key.
-        sqlx::query(
+        let inserted = sqlx::query(
             "INSERT INTO keystore.data_keys (tenant_id, key_id, person_id, kek_id, wrapped) \
              VALUES ($1, $2, $3, $4, $5) ON CONFLICT (tenant_id, person_id) DO NOTHING",
         )
@@ -413,6 +413,9 @@ impl Vault {
         .bind(wrapped)
         .execute(&self.pool)
         .await?;
+        if inserted.rows_affected() == 1 {
+            return Ok((key_id, key));
+        }
         let row = select().fetch_one(&self.pool).await?;
         Ok((row.key_id, self.unwrap(tenant, &row)?))
     }

@@ -304,6 +304,13 @@ pub fn check_person_id(v: &mut Violations, person_id: &str) {
     );
 }
 
+/// `at` to the microsecond, the precision it is stored with, so the request returned at intake
+/// is the request read back later.
+fn to_micros(at: OffsetDateTime) -> OffsetDateTime {
+    at.replace_nanosecond(at.nanosecond() / 1_000 * 1_000)
+        .unwrap_or(at)
+}
+
 /// The fields of a request at intake, as received (proto3 zero values already `None`).
 #[derive(Debug, Clone, Default)]
 pub struct IntakeInput<'a> {
@@ -443,7 +450,7 @@ impl NewSubjectRequest {
             kind_reason,
             channel: input.channel.unwrap_or(Channel::Letter),
             person_id: Masked::new(person_id.to_owned()),
-            received_at: input.received_at.unwrap_or(now),
+            received_at: to_micros(input.received_at.unwrap_or(now)),
             relationship,
             child_age: input.child.map(|(age, _)| age),
             remedies,

@@ -422,7 +422,7 @@ impl Store {
         ] = self.seal(tenant, request).await?;
         let id = SubjectRequestId::generate();
         let mut tx = self.pool.begin().await?;
-        let inserted: Option<Uuid> = sqlx::query_scalar(
+        let inserted: Option<OffsetDateTime> = sqlx::query_scalar(
             "INSERT INTO subject_requests.subject_requests \
                  (tenant_id, subject_request_id, kind, requested_kind, kind_reason, channel, \
                   person_id, state, received_at, created_by, request_id, requester_name, \
@@ -433,7 +433,7 @@ impl Store {
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
                      $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28) \
              ON CONFLICT ON CONSTRAINT subject_requests_request_id_key DO NOTHING \
-             RETURNING subject_request_id",
+             RETURNING created_at",
         )
         .bind(tenant.as_str())
         .bind(id.as_uuid())
@@ -472,8 +472,8 @@ impl Store {
         )
         .fetch_optional(&mut *tx)
         .await?;
-        let id = match inserted {
-            Some(_) => {
+        match inserted {
+            Some(created_at) => {
                 insert_history(
                     &mut tx,
                     tenant,
@@ -487,7 +487,18 @@ impl Store {
                 .await?;
                 tasks::insert_specs(&mut tx, tenant, id, tasks).await?;
                 tx.commit().await?;
-                id
+                // What was just stored, without reading it back and opening its sealed fields.
+                Ok(SubjectRequest {
+                    id,
+                    spec: request.clone(),
+                    state: RequestState::Received,
+                    created_at,
+                    personal_data_erased: false,
+                    jurisdiction,
+                    handler: None,
+                    deadlines,
+                    refusal: None,
+                })
             }
             // The conflict can only be on the idempotency key, which is then not null.
             None => {
@@ -501,12 +512,10 @@ impl Store {
                 .bind(request_id)
                 .fetch_one(&self.pool)
                 .await?;
-                SubjectRequestId::from_uuid(original)
+                self.get_existing(tenant, SubjectRequestId::from_uuid(original))
+                    .await
             }
-        };
-        self.get_subject_request(tenant, id)
-            .await?
-            .ok_or_else(|| StoreError::NotFound(id.to_string()))
+        }
     }
 
     /// One request of `tenant`, if it exists there.
