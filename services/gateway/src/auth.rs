@@ -19,6 +19,8 @@ use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, JwkSet, KeyAlgorithm
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
+use crate::policy::Role;
+
 /// Clock skew tolerated on `exp` and `nbf`.
 pub const LEEWAY_SECONDS: u64 = 30;
 
@@ -36,6 +38,10 @@ pub struct Claims {
     /// The caller's roles (e.g. `dpo`, `staff`).
     #[serde(default)]
     pub roles: Vec<String>,
+    /// For group-wide roles: the tenants they may act for (`*` for every tenant of the group).
+    /// Tenant-scoped roles act only for `tenant`, whatever this says.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tenants: Vec<String>,
     /// Issued at (seconds since the epoch).
     pub iat: u64,
     /// Not before.
@@ -130,9 +136,19 @@ impl Verifier {
     }
 
     /// Verifies a bearer token and returns the caller it proves.
-    pub fn verify(&self, token: &str) -> Result<CallContext, AuthError> {
+    pub fn verify(&self, token: &str) -> Result<Principal, AuthError> {
         let header =
             jsonwebtoken::decode_header(token).map_err(|e| AuthError::Rejected(e.to_string()))?;
+        // RFC 9068: an access token says so, which keeps ID tokens and other JWTs out.
+        if !header.typ.as_deref().is_some_and(|t| {
+            t.eq_ignore_ascii_case("at+jwt") || t.eq_ignore_ascii_case("application/at+jwt")
+        }) {
+            return Err(AuthError::Rejected("typ is not at+jwt".into()));
+        }
+        // RFC 7515 §4.1.11: extensions we do not understand must not be ignored.
+        if header.crit.is_some() {
+            return Err(AuthError::Rejected("crit header present".into()));
+        }
         let (key, validation) = header
             .kid
             .as_deref()
@@ -141,11 +157,77 @@ impl Verifier {
         let data = jsonwebtoken::decode::<Claims>(token, key, validation)
             .map_err(|e| AuthError::Rejected(e.to_string()))?;
         let claims = data.claims;
-        Ok(CallContext {
+        Ok(Principal {
             tenant: TenantId::parse(&claims.tenant).map_err(|_| AuthError::BadIdentity)?,
             caller: CallerId::parse(&claims.sub).map_err(|_| AuthError::BadIdentity)?,
-            roles: claims.roles,
+            // Roles we do not know grant nothing.
+            roles: claims
+                .roles
+                .iter()
+                .filter_map(|r| Role::from_code(r))
+                .collect(),
+            group_tenants: claims.tenants,
         })
+    }
+}
+
+/// Who a verified token proves the caller to be.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    /// The tenant the caller belongs to.
+    pub tenant: TenantId,
+    /// The token's subject.
+    pub caller: CallerId,
+    /// The roles we know, in token order.
+    pub roles: Vec<Role>,
+    /// The tenants the group-wide roles may act for; `*` means all.
+    pub group_tenants: Vec<String>,
+}
+
+/// Why a principal may not act for the tenant it named.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum ScopeError {
+    /// Only group-wide roles act for another tenant.
+    #[error("tenant-scoped roles cannot act for another tenant")]
+    TenantScoped,
+    /// The token does not list that tenant.
+    #[error("the token does not grant that tenant")]
+    NotGranted,
+    /// The named tenant is not a valid identifier.
+    #[error("not a valid tenant")]
+    Invalid,
+}
+
+impl Principal {
+    /// The identity to forward when acting for `requested` (the token's own tenant when
+    /// `None`). In another tenant only the group-wide roles apply.
+    pub fn act_for(&self, requested: Option<&str>) -> Result<CallContext, ScopeError> {
+        let context = |tenant: TenantId, roles: Vec<Role>| CallContext {
+            tenant,
+            caller: self.caller.clone(),
+            roles: roles.iter().map(|r| r.code().to_owned()).collect(),
+        };
+        let Some(requested) = requested.filter(|t| *t != self.tenant.as_str()) else {
+            return Ok(context(self.tenant.clone(), self.roles.clone()));
+        };
+        let tenant = TenantId::parse(requested).map_err(|_| ScopeError::Invalid)?;
+        let group: Vec<Role> = self
+            .roles
+            .iter()
+            .copied()
+            .filter(|r| r.is_group_wide())
+            .collect();
+        if group.is_empty() {
+            return Err(ScopeError::TenantScoped);
+        }
+        if !self
+            .group_tenants
+            .iter()
+            .any(|t| t == "*" || t == requested)
+        {
+            return Err(ScopeError::NotGranted);
+        }
+        Ok(context(tenant, group))
     }
 }
 
@@ -263,6 +345,18 @@ impl DevIssuer {
 
     /// A token for `subject` acting for `tenant` with `roles`, valid for `ttl_seconds`.
     pub fn token(&self, tenant: &str, subject: &str, roles: &[&str], ttl_seconds: u64) -> String {
+        self.token_for_group(tenant, subject, roles, &[], ttl_seconds)
+    }
+
+    /// As [`Self::token`], with the tenants the group-wide roles may act for (`*`: all).
+    pub fn token_for_group(
+        &self,
+        tenant: &str,
+        subject: &str,
+        roles: &[&str],
+        tenants: &[&str],
+        ttl_seconds: u64,
+    ) -> String {
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_secs())
@@ -273,6 +367,7 @@ impl DevIssuer {
             sub: subject.to_owned(),
             tenant: tenant.to_owned(),
             roles: roles.iter().map(|r| (*r).to_owned()).collect(),
+            tenants: tenants.iter().map(|t| (*t).to_owned()).collect(),
             iat: now,
             nbf: now,
             exp: now + ttl_seconds,
@@ -313,7 +408,7 @@ mod tests {
             .expect("valid");
         assert_eq!(context.tenant.as_str(), "acme-north");
         assert_eq!(context.caller.as_str(), "jane.dpo");
-        assert_eq!(context.roles, ["dpo"]);
+        assert_eq!(context.roles, [Role::Dpo]);
     }
 
     #[test]
@@ -358,13 +453,29 @@ mod tests {
             sub: "x".into(),
             tenant: "acme-north".into(),
             roles: vec![],
+            tenants: vec![],
             iat: now - 600,
             nbf: now - 600,
             exp: now - LEEWAY_SECONDS - 5,
         };
-        let mut header = Header::new(Algorithm::EdDSA);
-        header.kid = Some(issuer.kid.clone());
-        let token = jsonwebtoken::encode(&header, &claims, &issuer.key).expect("sign");
+        let token = sign(&issuer, &claims, |_| {});
+        assert!(issuer.verifier().verify(&token).is_err());
+        let claims = Claims {
+            exp: now + 60,
+            ..claims
+        };
+        assert!(
+            issuer
+                .verifier()
+                .verify(&sign(&issuer, &claims, |_| {}))
+                .is_ok(),
+            "the same token, unexpired, passes"
+        );
+        let claims = Claims {
+            exp: now - LEEWAY_SECONDS - 5,
+            ..claims
+        };
+        let token = sign(&issuer, &claims, |_| {});
         assert!(matches!(
             issuer.verifier().verify(&token),
             Err(AuthError::Rejected(_))
@@ -382,6 +493,7 @@ mod tests {
         // The public key used as an HMAC secret: the classic algorithm confusion.
         let mut header = Header::new(Algorithm::HS256);
         header.kid = Some(issuer.kid.clone());
+        header.typ = Some("at+jwt".into());
         let claims: Claims = jsonwebtoken::dangerous::insecure_decode(&good)
             .expect("claims")
             .claims;
@@ -417,6 +529,85 @@ mod tests {
             Verifier::from_jwks(hmac, "i", "a").is_err(),
             "symmetric keys are never accepted"
         );
+    }
+
+    /// `claims` signed by `issuer` as an access token, after `edit` changes the header.
+    fn sign(issuer: &DevIssuer, claims: &Claims, edit: impl FnOnce(&mut Header)) -> String {
+        let mut header = Header::new(Algorithm::EdDSA);
+        header.kid = Some(issuer.kid.clone());
+        header.typ = Some("at+jwt".into());
+        edit(&mut header);
+        jsonwebtoken::encode(&header, claims, &issuer.key).expect("sign")
+    }
+
+    #[test]
+    fn only_access_tokens_without_critical_extensions_pass() {
+        let issuer = issuer();
+        let good = issuer.token("acme-north", "x", &["staff"], 60);
+        let claims: Claims = jsonwebtoken::dangerous::insecure_decode(&good)
+            .expect("claims")
+            .claims;
+        assert!(
+            issuer
+                .verifier()
+                .verify(&sign(&issuer, &claims, |_| {}))
+                .is_ok()
+        );
+        for edit in [
+            (|h: &mut Header| h.typ = Some("JWT".into())) as fn(&mut Header),
+            |h| h.typ = None,
+            |h| h.crit = Some(vec!["exp".into()]),
+        ] {
+            let token = sign(&issuer, &claims, edit);
+            assert!(matches!(
+                issuer.verifier().verify(&token),
+                Err(AuthError::Rejected(_))
+            ));
+        }
+    }
+
+    #[test]
+    fn group_wide_roles_act_for_granted_tenants_and_tenant_scoped_ones_never() {
+        let issuer = issuer();
+        let verify = |roles: &[&str], tenants: &[&str]| {
+            issuer
+                .verifier()
+                .verify(&issuer.token_for_group("acme-north", "jane", roles, tenants, 60))
+                .expect("valid")
+        };
+        let dpo = verify(&["dpo", "staff"], &["acme-south"]);
+        let own = dpo.act_for(None).expect("own tenant");
+        assert_eq!(
+            (own.tenant.as_str(), own.roles.as_slice()),
+            ("acme-north", &["dpo".to_owned(), "staff".to_owned()][..])
+        );
+        let south = dpo.act_for(Some("acme-south")).expect("granted");
+        assert_eq!(
+            (south.tenant.as_str(), south.roles.as_slice()),
+            ("acme-south", &["dpo".to_owned()][..]),
+            "only the group-wide role travels"
+        );
+        assert_eq!(dpo.act_for(Some("acme-east")), Err(ScopeError::NotGranted));
+        assert!(
+            verify(&["auditor"], &["*"])
+                .act_for(Some("acme-east"))
+                .is_ok()
+        );
+        let staff = verify(&["staff", "ghost_role"], &["*"]);
+        assert_eq!(staff.roles, [Role::Staff], "unknown roles grant nothing");
+        assert_eq!(
+            staff.act_for(Some("acme-south")),
+            Err(ScopeError::TenantScoped)
+        );
+        assert_eq!(
+            staff
+                .act_for(Some("acme-north"))
+                .expect("own")
+                .tenant
+                .as_str(),
+            "acme-north"
+        );
+        assert_eq!(dpo.act_for(Some("Not A Tenant")), Err(ScopeError::Invalid));
     }
 
     fn ours_clone(issuer: &DevIssuer) -> DevIssuer {

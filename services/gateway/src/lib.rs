@@ -2,18 +2,20 @@
 //! scopes it to the token's tenant, and forwards it unchanged to the service that owns the
 //! method, carrying the verified identity in metadata and the trace context across the hop.
 //!
-//! It holds no data and no rule of law. Role-by-method authorisation, JWKS URLs with rotation and
-//! the access audit log arrive with their own issue; today any valid token may call any method.
+//! It holds no rule of law. Every method is allowed only to the roles [`policy::TABLE`] names;
+//! a group-wide role may act for another tenant its token grants, named in the `dps-tenant`
+//! request header.
 
 pub mod auth;
 pub mod config;
+pub mod policy;
 pub mod proxy;
 
 use std::sync::Arc;
 
 use tonic::service::Routes;
 
-pub use auth::{DevIssuer, Verifier};
+pub use auth::{DevIssuer, Principal, Verifier};
 pub use config::{Backends, GatewayConfig, Mode};
 
 /// The gateway's routes: every `dps.*` method is authenticated and forwarded to its backend.

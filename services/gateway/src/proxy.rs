@@ -18,6 +18,10 @@ use tracing::Instrument as _;
 
 use crate::auth::Verifier;
 use crate::config::Backends;
+use crate::policy::{self, Role};
+
+/// Request header in which a group-wide caller names the tenant it acts for.
+pub const ACT_FOR_TENANT_HEADER: &str = "dps-tenant";
 
 /// Routes `/dps.<package>.…` to the backend of that package.
 #[derive(Clone)]
@@ -88,17 +92,39 @@ impl Proxy {
             Some(token) => self.verifier.verify(token),
             None => Err(crate::auth::AuthError::Missing),
         };
-        let context = match verified {
-            Ok(context) => context,
+        let principal = match verified {
+            Ok(principal) => principal,
             Err(cause) => {
                 tracing::info!(%path, %cause, "unauthenticated call refused");
                 return Status::unauthenticated("missing or invalid credentials").into_http();
             }
         };
+        let requested = parts
+            .headers
+            .get(ACT_FOR_TENANT_HEADER)
+            .map(|v| v.to_str().unwrap_or("\u{fffd}"));
+        let context = match principal.act_for(requested) {
+            Ok(context) => context,
+            Err(cause) => {
+                tracing::info!(%path, %cause, "call for another tenant refused");
+                return Status::permission_denied(format!("{ACT_FOR_TENANT_HEADER}: {cause}"))
+                    .into_http();
+            }
+        };
         tracing::Span::current().record("tenant_id", context.tenant.as_str());
+        let roles: Vec<Role> = context
+            .roles
+            .iter()
+            .filter_map(|r| Role::from_code(r))
+            .collect();
+        if !policy::permits(&path, &roles) {
+            tracing::info!(%path, ?roles, "call refused by the role table");
+            return Status::permission_denied("your roles do not allow this method").into_http();
+        }
         // Callers cannot choose their own identity: drop anything they sent in our headers, and
         // the token itself, which backends do not need.
         parts.headers.remove(http::header::AUTHORIZATION);
+        parts.headers.remove(ACT_FOR_TENANT_HEADER);
         for header in GATEWAY_HEADERS {
             parts.headers.remove(header);
         }
