@@ -6,6 +6,7 @@
 
 pub mod accuracy;
 pub mod clock;
+pub mod complaint;
 pub mod lifecycle;
 pub mod pack;
 pub mod refusal;

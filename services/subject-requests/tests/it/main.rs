@@ -12,6 +12,7 @@ use tonic::Code;
 use tonic::codegen::InterceptedService;
 use tonic::transport::Channel;
 
+mod complaints;
 mod dashboard;
 mod encryption;
 mod lifecycle;
