@@ -129,6 +129,8 @@ async fn a_complaint_received_on_a_friday_is_acknowledged_handled_and_answered()
         "{:?}",
         clock(&c).explanation
     );
+    // A Saturday: kept, with a warning for the DPO.
+    assert_eq!(clock(&c).warnings.len(), 1, "{:?}", clock(&c).warnings);
     // Long past and not acknowledged.
     assert!(clock(&c).overdue);
     assert_eq!(c.subject, SUBJECT);
@@ -819,4 +821,41 @@ async fn figures_give_the_median_days_to_outcome_per_tenant_and_group_wide() {
         (total.median_days_to_outcome - 15.0).abs() < 1e-9,
         "{total:?}"
     );
+}
+
+#[tokio::test]
+async fn shredding_the_persons_key_erases_the_complaints_personal_details() {
+    let (_db, server) = start().await;
+    let mut client = complaints(&server, "acme-north");
+    let c = filed(&mut client, complaint(datetime!(2026-11-02 12:00 UTC))).await;
+    client
+        .add_complaint_entry(pb::AddComplaintEntryRequest {
+            name: c.name.clone(),
+            kind: pb::ComplaintEntryKind::Note.into(),
+            text: "Edith phoned again about her neighbour".into(),
+        })
+        .await
+        .expect("note");
+    requests_client(&server, "acme-north")
+        .shred_personal_data(pb::ShredPersonalDataRequest {
+            person_id: PERSON.into(),
+        })
+        .await
+        .expect("shredded");
+    let read = client
+        .get_complaint(pb::GetComplaintRequest {
+            name: c.name.clone(),
+        })
+        .await
+        .expect("still readable")
+        .into_inner();
+    assert!(read.personal_data_erased);
+    assert_eq!(read.subject, "");
+    assert_eq!(read.complainant_contact, "");
+    // What is not personal stays: the dates, the state, the person reference.
+    assert_eq!(read.person_id, PERSON);
+    assert_eq!(clock(&read).due_date, "2026-12-01");
+    let entries = history(&mut client, &c.name).await;
+    assert_eq!(entries[1].action, "note");
+    assert_eq!(entries[1].text, "");
 }
