@@ -3,8 +3,9 @@
 //! clock from the shared engine, the handling state machine and the outcome. Jersey has no such
 //! duty; its tenants get the same 30-day period as good practice, labelled as not statutory.
 
-use dps_deadlines::{Calendar, Clock, ClockError, Event, EventKind, PauseRule, Period, Profile};
-use dps_deadlines::{RuleSet, StartRule, Zone};
+use dps_deadlines::{
+    Clock, ClockError, Event, EventKind, PauseRule, Period, Profile, RuleSet, StartRule, Zone,
+};
 use dps_types::{FieldViolation, Masked, Violations};
 use time::{Date, OffsetDateTime, macros::date};
 
@@ -199,7 +200,7 @@ pub struct ComplaintInput<'a> {
     pub complainant_basis: &'a str,
     /// What it is about, in their words.
     pub subject: &'a str,
-    /// What it concerns; already parsed by the caller where it is a name (`Err` = bad name).
+    /// What it concerns; names already parsed at the edge (a processing matter is checked here).
     pub about: Option<About>,
     /// When it arrived.
     pub received_at: Option<OffsetDateTime>,
@@ -404,9 +405,11 @@ pub fn acknowledgement_clock(
     jurisdiction: Jurisdiction,
     received_at: OffsetDateTime,
 ) -> AcknowledgementClock {
-    let calendar: Calendar = jurisdiction.calendar();
-    let zone: Zone = jurisdiction.zone();
-    let clock = Clock::new(acknowledgement_profile(jurisdiction), calendar, zone);
+    let clock = Clock::new(
+        acknowledgement_profile(jurisdiction),
+        jurisdiction.calendar(),
+        jurisdiction.zone(),
+    );
     match clock.evaluate(&[Event::new(received_at, EventKind::Received)]) {
         Ok(d) => AcknowledgementClock {
             due: d.due.map(|due| due.date),
