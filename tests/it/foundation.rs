@@ -267,6 +267,7 @@ async fn reflection_lists_every_service_through_the_gateway_in_both_versions() {
     let suite = harness::start().await;
     let expected = [
         "dps.subject_requests.v1.SubjectRequestsService",
+        "dps.subject_requests.v1.ComplaintService",
         "dps.breaches.v1.BreachesService",
         "dps.retention.v1.RetentionService",
         "dps.consent.v1.ConsentService",

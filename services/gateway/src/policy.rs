@@ -226,6 +226,44 @@ pub const TABLE: &[(&str, &[Role])] = &[
         "/dps.subject_requests.v1.SubjectRequestsService/ShredPersonalData",
         &[Dpo],
     ),
+    // Complaints about our handling of personal data (issue 17): a web form or a platform may
+    // file one for the person.
+    (
+        "/dps.subject_requests.v1.ComplaintService/CreateComplaint",
+        HANDLE_AND_PLATFORMS,
+    ),
+    (
+        "/dps.subject_requests.v1.ComplaintService/GetComplaint",
+        READ,
+    ),
+    (
+        "/dps.subject_requests.v1.ComplaintService/ListComplaints",
+        READ,
+    ),
+    (
+        "/dps.subject_requests.v1.ComplaintService/AcknowledgeComplaint",
+        HANDLE,
+    ),
+    (
+        "/dps.subject_requests.v1.ComplaintService/AssignComplaint",
+        HANDLE,
+    ),
+    (
+        "/dps.subject_requests.v1.ComplaintService/AddComplaintEntry",
+        HANDLE,
+    ),
+    (
+        "/dps.subject_requests.v1.ComplaintService/RecordComplaintOutcome",
+        HANDLE,
+    ),
+    (
+        "/dps.subject_requests.v1.ComplaintService/ListComplaintHistory",
+        READ,
+    ),
+    (
+        "/dps.subject_requests.v1.ComplaintService/GetComplaintFigures",
+        READ,
+    ),
     // Consent (issue 15).
     ("/dps.consent.v1.ConsentService/GetSettings", READ),
     ("/dps.consent.v1.ConsentService/UpdateSettings", MANAGE),

@@ -17,9 +17,11 @@ use tonic::service::Routes;
 /// The service's migrations (schema `subject_requests`, table `subject_requests._sqlx_migrations`).
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!();
 
-/// The service's gRPC routes on a runtime pool, sealing personal details through `vault`.
+/// The service's gRPC routes on a runtime pool, sealing personal details through `vault`:
+/// subject requests and complaints (issue 17), on one store.
 pub fn routes(pool: PgPool, vault: dps_crypto::Vault) -> Routes {
-    Routes::new(grpc::server(store::Store::new(pool, vault)))
+    let store = store::Store::new(pool, vault);
+    Routes::new(grpc::server(store.clone())).add_service(grpc::complaints::server(store))
 }
 
 /// What `main` and the all-in-one binary need to run this service.

@@ -7,6 +7,7 @@
 pub mod accuracy;
 pub mod automated;
 pub mod clock;
+pub mod complaint;
 pub mod lifecycle;
 pub mod pack;
 pub mod refusal;

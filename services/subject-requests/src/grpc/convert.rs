@@ -29,7 +29,7 @@ use crate::store::{Figures, HistoryEntry, ListFilter, PackInfo, PageKey, TaskPag
 const DEFAULT_PAGE: i32 = 50;
 const MAX_PAGE: i32 = 200;
 
-fn violation(field: &str, description: &str) -> FieldViolation {
+pub(super) fn violation(field: &str, description: &str) -> FieldViolation {
     FieldViolation {
         field: field.into(),
         description: description.into(),
@@ -45,7 +45,7 @@ fn unknown_value(field: &str) -> FieldViolation {
 }
 
 /// An enum field: `Ok(None)` for the zero value, an "unknown value" violation otherwise.
-fn enum_field<P: TryFrom<i32>, D>(
+pub(super) fn enum_field<P: TryFrom<i32>, D>(
     violations: &mut Vec<FieldViolation>,
     field: &str,
     raw: i32,
@@ -60,7 +60,7 @@ fn enum_field<P: TryFrom<i32>, D>(
     }
 }
 
-fn instant(
+pub(super) fn instant(
     violations: &mut Vec<FieldViolation>,
     field: &str,
     t: Option<prost_types::Timestamp>,
@@ -91,7 +91,7 @@ fn parse_date(field: &str, raw: &str) -> Result<Option<Date>, Error> {
     .map_err(|_| invalid(field, "must be a date, YYYY-MM-DD"))
 }
 
-fn finish<T>(violations: Vec<FieldViolation>, parsed: Option<T>) -> Result<T, Error> {
+pub(super) fn finish<T>(violations: Vec<FieldViolation>, parsed: Option<T>) -> Result<T, Error> {
     match parsed {
         Some(value) if violations.is_empty() => Ok(value),
         // An out-of-range value is reported as such, not also as missing.
@@ -392,7 +392,7 @@ pub(super) fn assignment(
     Ok((id, (!handler.is_empty()).then(|| handler.to_owned())))
 }
 
-fn page_size(raw: i32) -> Result<i64, Error> {
+pub(super) fn page_size(raw: i32) -> Result<i64, Error> {
     match raw {
         0 => Ok(i64::from(DEFAULT_PAGE)),
         1..=MAX_PAGE => Ok(i64::from(raw)),
@@ -400,7 +400,7 @@ fn page_size(raw: i32) -> Result<i64, Error> {
     }
 }
 
-fn bad_token() -> Error {
+pub(super) fn bad_token() -> Error {
     invalid("page_token", "not a token from a previous page")
 }
 
@@ -571,7 +571,7 @@ fn remedy_to_proto(remedy: Remedy) -> pb::AutomatedDecisionRemedy {
 }
 
 /// `None` for the proto3 zero value: the channel was not given.
-fn channel_from_proto(channel: common::Channel) -> Option<Channel> {
+pub(super) fn channel_from_proto(channel: common::Channel) -> Option<Channel> {
     Some(match channel {
         common::Channel::Unspecified => return None,
         common::Channel::Letter => Channel::Letter,
@@ -583,7 +583,7 @@ fn channel_from_proto(channel: common::Channel) -> Option<Channel> {
     })
 }
 
-fn channel_to_proto(channel: Channel) -> common::Channel {
+pub(super) fn channel_to_proto(channel: Channel) -> common::Channel {
     match channel {
         Channel::Letter => common::Channel::Letter,
         Channel::Email => common::Channel::Email,
@@ -595,7 +595,7 @@ fn channel_to_proto(channel: Channel) -> common::Channel {
 }
 
 /// `None` for the zero value: the requester is the person.
-fn relationship_from_proto(r: pb::RequesterRelationship) -> Option<Relationship> {
+pub(super) fn relationship_from_proto(r: pb::RequesterRelationship) -> Option<Relationship> {
     use pb::RequesterRelationship as R;
     Some(match r {
         R::Unspecified => return None,
@@ -608,7 +608,7 @@ fn relationship_from_proto(r: pb::RequesterRelationship) -> Option<Relationship>
     })
 }
 
-fn relationship_to_proto(r: Relationship) -> pb::RequesterRelationship {
+pub(super) fn relationship_to_proto(r: Relationship) -> pb::RequesterRelationship {
     use pb::RequesterRelationship as R;
     match r {
         Relationship::Subject => R::DataSubject,
@@ -702,7 +702,7 @@ fn jurisdiction_from_proto(j: common::Jurisdiction) -> Option<Jurisdiction> {
     })
 }
 
-fn jurisdiction_to_proto(j: Jurisdiction) -> common::Jurisdiction {
+pub(super) fn jurisdiction_to_proto(j: Jurisdiction) -> common::Jurisdiction {
     match j {
         Jurisdiction::EnglandAndWales => common::Jurisdiction::EnglandAndWales,
         Jurisdiction::Scotland => common::Jurisdiction::Scotland,

@@ -1,6 +1,7 @@
 //! The gRPC surface: thin handlers that read the caller's context, convert the message, call the
 //! store and convert back.
 
+pub mod complaints;
 mod convert;
 mod error;
 mod watch;

@@ -3,11 +3,13 @@
 //! what is stored, and writes the change with its history row.
 
 mod accuracy;
+mod complaints;
 mod dashboard;
 mod pack;
 mod review;
 mod tasks;
 
+pub use complaints::{ComplaintFigures, ComplaintFilter, ComplaintHistoryEntry, ComplaintPageKey};
 pub use dashboard::Figures;
 pub use pack::PackInfo;
 

@@ -13,6 +13,7 @@ use tonic::codegen::InterceptedService;
 use tonic::transport::Channel;
 
 mod automated;
+mod complaints;
 mod dashboard;
 mod encryption;
 mod lifecycle;
