@@ -94,8 +94,16 @@ fn class_change(
     let change = match (v.finish(()), parsed) {
         (Ok(()), parsed) => parsed,
         (Err(mut mine), parsed) => {
-            mine.extend(parsed.err().unwrap_or_default());
-            Err(dps_types::first_per_field(mine))
+            // An unmappable trigger was reported by position; "at least one" would repeat it.
+            let named_trigger = mine.iter().any(|m| m.field.starts_with("triggers["));
+            mine.extend(
+                parsed
+                    .err()
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter(|d| !(named_trigger && d.field == "triggers")),
+            );
+            Err(mine)
         }
     };
     (name, code, change)

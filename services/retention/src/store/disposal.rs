@@ -141,59 +141,94 @@ pub(super) async fn withdraw_reviews_not_due(
     class: RecordClassId,
     today: Date,
 ) -> Result<(), StoreError> {
-    sqlx::query(
-        "WITH withdrawn AS ( \
-             UPDATE retention.disposal_reviews d SET state = 'withdrawn' \
-             FROM retention.records r \
-             WHERE d.tenant_id = $1 AND d.state = 'open' AND NOT d.early \
-               AND r.tenant_id = d.tenant_id AND r.record_id = d.record_id \
-               AND r.record_class_id = $2 AND (r.review_on IS NULL OR r.review_on > $3) \
-             RETURNING d.record_id) \
-         UPDATE retention.records r SET state = 'active' FROM withdrawn w \
-         WHERE r.tenant_id = $1 AND r.record_id = w.record_id",
+    let withdrawn: Vec<Uuid> = sqlx::query_scalar(
+        "UPDATE retention.disposal_reviews d SET state = 'withdrawn' \
+         FROM retention.records r \
+         WHERE d.tenant_id = $1 AND d.state = 'open' AND NOT d.early \
+           AND r.tenant_id = d.tenant_id AND r.record_id = d.record_id \
+           AND r.record_class_id = $2 AND (r.review_on IS NULL OR r.review_on > $3) \
+         RETURNING d.record_id",
     )
     .bind(tenant.as_str())
     .bind(class.as_uuid())
     .bind(today)
+    .fetch_all(&mut *conn)
+    .await?;
+    reactivate(conn, tenant, &withdrawn).await
+}
+
+/// Returns records to active (their review withdrawn or task cancelled).
+pub(super) async fn reactivate(
+    conn: &mut PgConnection,
+    tenant: &TenantId,
+    records: &[Uuid],
+) -> Result<(), StoreError> {
+    if records.is_empty() {
+        return Ok(());
+    }
+    sqlx::query(
+        "UPDATE retention.records SET state = 'active' \
+         WHERE tenant_id = $1 AND record_id = ANY($2)",
+    )
+    .bind(tenant.as_str())
+    .bind(records)
     .execute(conn)
     .await?;
     Ok(())
 }
 
-/// Raises reviews for every due, unheld, active record of the tenant: one statement.
+/// Raises reviews for every due, unheld, active record of the tenant: one set-based update over
+/// the review-date index (its row locks keep a concurrent sweep off the same records), then one
+/// `UNNEST` insert of the reviews.
 pub(super) async fn sweep(
     conn: &mut PgConnection,
     tenant: &TenantId,
     today: Date,
 ) -> Result<u64, StoreError> {
-    let raised: i64 = sqlx::query_scalar(
-        "WITH due AS ( \
-             SELECT r.record_id, r.review_on, r.explanation FROM retention.records r \
-             WHERE r.tenant_id = $1 AND r.state = 'active' AND r.review_on <= $2 \
-               AND NOT retention.is_held(r.tenant_id, r.record_id, r.person_id, r.record_class_id) \
-             FOR UPDATE SKIP LOCKED), \
-         raised AS ( \
-             INSERT INTO retention.disposal_reviews \
-                 (tenant_id, review_id, record_id, review_on, explanation, early) \
-             SELECT $1, gen_random_uuid(), record_id, review_on, explanation, false FROM due \
-             RETURNING record_id), \
-         marked AS ( \
-             UPDATE retention.records r SET state = 'under_review' FROM raised \
-             WHERE r.tenant_id = $1 AND r.record_id = raised.record_id RETURNING 1) \
-         SELECT count(*) FROM marked",
+    let due: Vec<(Uuid, Option<Date>, String)> = sqlx::query_as(
+        "UPDATE retention.records r SET state = 'under_review' \
+         WHERE r.tenant_id = $1 AND r.state = 'active' AND r.review_on <= $2 \
+           AND NOT retention.is_held(r.tenant_id, r.record_id, r.person_id, r.record_class_id) \
+         RETURNING r.record_id, r.review_on, r.explanation",
     )
     .bind(tenant.as_str())
     .bind(today)
-    .fetch_one(conn)
+    .fetch_all(&mut *conn)
     .await?;
-    Ok(u64::try_from(raised).unwrap_or(0))
+    if due.is_empty() {
+        return Ok(0);
+    }
+    let mut ids = Vec::with_capacity(due.len());
+    let mut dates = Vec::with_capacity(due.len());
+    let mut explanations = Vec::with_capacity(due.len());
+    for (id, date, explanation) in due {
+        ids.push(id);
+        dates.push(date);
+        explanations.push(explanation);
+    }
+    let raised = sqlx::query(
+        "INSERT INTO retention.disposal_reviews \
+             (tenant_id, review_id, record_id, review_on, explanation, early) \
+         SELECT $1, gen_random_uuid(), u.record_id, u.review_on, u.explanation, false \
+         FROM UNNEST($2::uuid[], $3::date[], $4::text[]) AS u(record_id, review_on, explanation)",
+    )
+    .bind(tenant.as_str())
+    .bind(&ids)
+    .bind(&dates)
+    .bind(&explanations)
+    .execute(conn)
+    .await?
+    .rows_affected();
+    Ok(raised)
 }
 
 impl Store {
     /// Raises reviews for the tenant's due records; returns how many.
     pub async fn sweep(&self, tenant: &TenantId, today: Date) -> Result<u64, StoreError> {
-        let mut conn = self.pool.acquire().await?;
-        sweep(&mut conn, tenant, today).await
+        let mut tx = self.pool.begin().await?;
+        let raised = sweep(&mut tx, tenant, today).await?;
+        tx.commit().await?;
+        Ok(raised)
     }
 
     /// Raises a review of one record before its date (early disposal). Refused for a held

@@ -154,26 +154,30 @@ impl Store {
         .await?;
         // Held records are never offered for disposal: withdraw open reviews and cancel tasks
         // the holding system has not yet taken. A claimed task may already be carried out.
-        sqlx::query(
-            "WITH held AS ( \
-                 SELECT r.record_id FROM retention.records r \
-                 WHERE r.tenant_id = $1 AND r.state IN ('under_review', 'disposal_approved') \
-                   AND retention.is_held(r.tenant_id, r.record_id, r.person_id, r.record_class_id)), \
-             withdrawn AS ( \
-                 UPDATE retention.disposal_reviews d SET state = 'withdrawn' FROM held \
-                 WHERE d.tenant_id = $1 AND d.record_id = held.record_id AND d.state = 'open' \
-                 RETURNING d.record_id), \
-             cancelled AS ( \
-                 UPDATE retention.disposal_tasks t SET state = 'cancelled' FROM held \
-                 WHERE t.tenant_id = $1 AND t.record_id = held.record_id AND t.state = 'pending' \
-                 RETURNING t.record_id) \
-             UPDATE retention.records r SET state = 'active' \
-             WHERE r.tenant_id = $1 AND r.record_id IN \
-                 (SELECT record_id FROM withdrawn UNION SELECT record_id FROM cancelled)",
+        let mut released: Vec<Uuid> = sqlx::query_scalar(
+            "UPDATE retention.disposal_reviews d SET state = 'withdrawn' \
+             FROM retention.records r \
+             WHERE d.tenant_id = $1 AND d.state = 'open' \
+               AND r.tenant_id = d.tenant_id AND r.record_id = d.record_id \
+               AND retention.is_held(r.tenant_id, r.record_id, r.person_id, r.record_class_id) \
+             RETURNING d.record_id",
         )
         .bind(tenant.as_str())
-        .execute(&mut *tx)
+        .fetch_all(&mut *tx)
         .await?;
+        let cancelled: Vec<Uuid> = sqlx::query_scalar(
+            "UPDATE retention.disposal_tasks t SET state = 'cancelled' \
+             FROM retention.records r \
+             WHERE t.tenant_id = $1 AND t.state = 'pending' \
+               AND r.tenant_id = t.tenant_id AND r.record_id = t.record_id \
+               AND retention.is_held(r.tenant_id, r.record_id, r.person_id, r.record_class_id) \
+             RETURNING t.record_id",
+        )
+        .bind(tenant.as_str())
+        .fetch_all(&mut *tx)
+        .await?;
+        released.extend(cancelled);
+        super::disposal::reactivate(&mut tx, tenant, &released).await?;
         let row = fetch_hold(&mut tx, tenant, id)
             .await?
             .ok_or(StoreError::Corrupt("hold vanished"))?;
