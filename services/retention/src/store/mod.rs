@@ -1,22 +1,42 @@
 //! SQL for the `retention` schema. Every query names its schema and filters on the tenant.
+//! Bulk work is set-based: records are inserted and re-dated with `UNNEST` batches, and the sweep
+//! is one statement over the review-date index.
 
-use dps_platform::db::{DbError, DbFault, classify};
-use dps_types::{CallerId, TenantId};
+mod assets;
+mod disposal;
+mod holds;
+mod records;
+mod schedule;
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+
+use dps_platform::db::DbError;
+use dps_types::{FieldViolation, TenantId};
 use sqlx::PgPool;
-use time::OffsetDateTime;
-use uuid::Uuid;
 
-use crate::domain::{NewRecordClass, RecordClass, RecordClassId};
+pub use disposal::{CertificateRow, ReviewRow, TaskRow};
+pub use holds::HoldRow;
+pub use records::BulkRegistration;
 
-/// The unique constraint on `(tenant_id, code)`: a code names one class in a tenant.
-const CODE_KEY: &str = "record_classes_code_key";
-
-/// A storage failure.
+/// A storage failure, or a refusal only the stored state can decide.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// The tenant already has a class with this code (ALREADY_EXISTS).
     #[error("a record class with code {0} already exists")]
     CodeTaken(String),
+    /// The tenant already has an asset for this system (ALREADY_EXISTS).
+    #[error("the information asset register already has system {0}")]
+    SystemTaken(String),
+    /// No such resource in the tenant (NOT_FOUND).
+    #[error("{0} not found")]
+    NotFound(String),
+    /// Input that only the stored state shows to be wrong (INVALID_ARGUMENT).
+    #[error("{}", dps_types::describe_violations(.0))]
+    Invalid(Vec<FieldViolation>),
+    /// The resource's state forbids the change (FAILED_PRECONDITION).
+    #[error("{0}")]
+    Precondition(String),
     /// The database failed (UNAVAILABLE, ABORTED or INTERNAL).
     #[error(transparent)]
     Db(#[from] DbError),
@@ -31,108 +51,60 @@ impl From<sqlx::Error> for StoreError {
     }
 }
 
+impl StoreError {
+    fn invalid(field: &str, description: impl Into<String>) -> Self {
+        Self::Invalid(vec![FieldViolation {
+            field: field.into(),
+            description: description.into(),
+        }])
+    }
+}
+
 /// The retention service's storage.
 #[derive(Debug, Clone)]
 pub struct Store {
     pool: PgPool,
-}
-
-#[derive(sqlx::FromRow)]
-struct RecordClassRow {
-    record_class_id: Uuid,
-    code: String,
-    display_name: String,
-    description: String,
-    created_at: OffsetDateTime,
-}
-
-impl TryFrom<RecordClassRow> for RecordClass {
-    type Error = StoreError;
-    fn try_from(row: RecordClassRow) -> Result<Self, StoreError> {
-        RecordClass::from_stored(
-            RecordClassId::from_uuid(row.record_class_id),
-            row.code,
-            row.display_name,
-            row.description,
-            row.created_at,
-        )
-        .ok_or(StoreError::Corrupt("record class code"))
-    }
+    /// Tenants known to have their schedule seeded, so the check costs no query after the first.
+    seeded: Arc<Mutex<HashSet<String>>>,
 }
 
 impl Store {
     /// Storage on the runtime pool.
     pub fn new(pool: PgPool) -> Self {
-        Self { pool }
+        Self {
+            pool,
+            seeded: Arc::default(),
+        }
     }
 
-    /// Adds a record class. With a `request_id` already used by this caller in this tenant,
-    /// returns the class that call created instead of a duplicate; otherwise a code the tenant
-    /// already uses is [`StoreError::CodeTaken`].
-    pub async fn create_record_class(
-        &self,
-        tenant: &TenantId,
-        caller: &CallerId,
-        request_id: Option<Uuid>,
-        class: &NewRecordClass,
-    ) -> Result<RecordClass, StoreError> {
-        // Only the idempotency key is an arbiter: a retry finds its original before the code is
-        // checked, and a code conflict raises a unique violation.
-        let inserted: Option<RecordClassRow> = sqlx::query_as(
-            "INSERT INTO retention.record_classes \
-                 (tenant_id, record_class_id, code, display_name, description, created_by, request_id) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7) \
-             ON CONFLICT ON CONSTRAINT record_classes_request_id_key DO NOTHING \
-             RETURNING record_class_id, code, display_name, description, created_at",
-        )
-        .bind(tenant.as_str())
-        .bind(RecordClassId::generate().as_uuid())
-        .bind(class.code())
-        .bind(class.display_name())
-        .bind(class.description())
-        .bind(caller.as_str())
-        .bind(request_id)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(|e| match classify(&e) {
-            DbFault::UniqueViolation(Some(constraint)) if constraint == CODE_KEY => {
-                StoreError::CodeTaken(class.code().to_owned())
-            }
-            _ => e.into(),
-        })?;
-        let row = match inserted {
-            Some(row) => row,
-            // The conflict can only be on the idempotency key, which is then not null.
-            None => {
-                sqlx::query_as(
-                    "SELECT record_class_id, code, display_name, description, created_at \
-                 FROM retention.record_classes \
-                 WHERE tenant_id = $1 AND created_by = $2 AND request_id = $3",
-                )
-                .bind(tenant.as_str())
-                .bind(caller.as_str())
-                .bind(request_id)
-                .fetch_one(&self.pool)
-                .await?
-            }
-        };
-        row.try_into()
+    /// Gives a tenant the default schedule on its first call (schedule version 1). Concurrent
+    /// first calls wait on the tenant row's unique key, so exactly one seeds and every caller
+    /// sees the seeded schedule.
+    pub async fn ensure_tenant(&self, tenant: &TenantId) -> Result<(), StoreError> {
+        if self
+            .seeded
+            .lock()
+            .expect("seeded-set lock is never poisoned: no code panics holding it")
+            .contains(tenant.as_str())
+        {
+            return Ok(());
+        }
+        schedule::seed_default(&self.pool, tenant).await?;
+        self.seeded
+            .lock()
+            .expect("seeded-set lock is never poisoned: no code panics holding it")
+            .insert(tenant.as_str().to_owned());
+        Ok(())
     }
 
-    /// One record class of `tenant`, if it exists there.
-    pub async fn get_record_class(
-        &self,
-        tenant: &TenantId,
-        id: RecordClassId,
-    ) -> Result<Option<RecordClass>, StoreError> {
-        let row: Option<RecordClassRow> = sqlx::query_as(
-            "SELECT record_class_id, code, display_name, description, created_at \
-             FROM retention.record_classes WHERE tenant_id = $1 AND record_class_id = $2",
-        )
-        .bind(tenant.as_str())
-        .bind(id.as_uuid())
-        .fetch_optional(&self.pool)
-        .await?;
-        row.map(RecordClass::try_from).transpose()
+    /// Every tenant the service knows, for the periodic sweep.
+    pub async fn tenants(&self) -> Result<Vec<TenantId>, StoreError> {
+        let ids: Vec<String> =
+            sqlx::query_scalar("SELECT tenant_id FROM retention.tenants ORDER BY tenant_id")
+                .fetch_all(&self.pool)
+                .await?;
+        ids.iter()
+            .map(|t| TenantId::parse(t).map_err(|_| StoreError::Corrupt("tenant id")))
+            .collect()
     }
 }

@@ -1,0 +1,635 @@
+//! The disposal workflow: the sweep, reviews and decisions, tasks for holding systems, and
+//! certificates.
+
+use dps_types::{CallerId, TenantId};
+use sqlx::PgConnection;
+use time::{Date, OffsetDateTime};
+use uuid::Uuid;
+
+use super::{Store, StoreError};
+use crate::domain::{
+    CertificateId, Decision, DecisionInput, RecordClass, RecordClassId, RecordId, ReviewId,
+    ReviewState, TaskId, TaskState, date_record, outside_schedule,
+};
+
+/// A review as the contract shows it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ReviewRow {
+    /// Its id.
+    pub review_id: Uuid,
+    /// The record.
+    pub record_id: Uuid,
+    /// The record's class code.
+    pub code: String,
+    /// The holding system.
+    pub system: String,
+    /// The record's id there.
+    pub external_id: String,
+    /// The person, if any.
+    pub person_id: Option<String>,
+    /// The review date when raised.
+    pub review_on: Option<Date>,
+    /// Its explanation.
+    pub explanation: String,
+    /// `open`, `approved`, `extended` or `withdrawn`.
+    pub state: String,
+    /// Raised before the review date.
+    pub early: bool,
+    /// When raised.
+    pub raised_at: OffsetDateTime,
+    /// `destroy`, `transfer` or `extend`.
+    pub decision: Option<String>,
+    /// Who decided.
+    pub decided_by: Option<String>,
+    /// When.
+    pub decided_at: Option<OffsetDateTime>,
+    /// Why.
+    pub reason: Option<String>,
+    /// How.
+    pub method: Option<String>,
+    /// The extension's date.
+    pub extended_until: Option<Date>,
+}
+
+macro_rules! review_columns {
+    () => {
+        "SELECT d.review_id, d.record_id, c.code, r.system, r.external_id, r.person_id, \
+                d.review_on, d.explanation, d.state, d.early, d.raised_at, d.decision, \
+                d.decided_by, d.decided_at, d.reason, d.method, d.extended_until \
+         FROM retention.disposal_reviews d \
+         JOIN retention.records r ON r.tenant_id = d.tenant_id AND r.record_id = d.record_id \
+         JOIN retention.record_classes c \
+           ON c.tenant_id = r.tenant_id AND c.record_class_id = r.record_class_id "
+    };
+}
+
+/// A task as the contract shows it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct TaskRow {
+    /// Its id.
+    pub task_id: Uuid,
+    /// The record.
+    pub record_id: Uuid,
+    /// The holding system.
+    pub system: String,
+    /// The record's id there.
+    pub external_id: String,
+    /// `destroy` or `transfer`.
+    pub action: String,
+    /// How.
+    pub method: String,
+    /// Its state code.
+    pub state: String,
+    /// When created.
+    pub created_at: OffsetDateTime,
+}
+
+/// A disposal certificate.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct CertificateRow {
+    /// Its id.
+    pub certificate_id: Uuid,
+    /// The record.
+    pub record_id: Uuid,
+    /// Its class code.
+    pub record_class_code: String,
+    /// The holding system.
+    pub system: String,
+    /// The record's id there.
+    pub external_id: String,
+    /// The person, if any.
+    pub person_id: Option<String>,
+    /// `destroy` or `transfer`.
+    pub action: String,
+    /// How.
+    pub method: String,
+    /// The review date.
+    pub review_on: Option<Date>,
+    /// How the rule produced it.
+    pub explanation: String,
+    /// Under which schedule version.
+    pub schedule_version: i32,
+    /// Who approved.
+    pub approved_by: String,
+    /// When.
+    pub approved_at: OffsetDateTime,
+    /// Who confirmed.
+    pub confirmed_by: String,
+    /// When disposed of.
+    pub disposed_at: OffsetDateTime,
+    /// The reason for disposal outside the schedule.
+    pub outside_schedule_reason: Option<String>,
+}
+
+macro_rules! certificate_columns {
+    () => {
+        "SELECT certificate_id, record_id, record_class_code, system, external_id, person_id, \
+                action, method, review_on, explanation, schedule_version, approved_by, \
+                approved_at, confirmed_by, disposed_at, outside_schedule_reason \
+         FROM retention.disposal_certificates "
+    };
+}
+
+/// What deciding a review reads: record, review date, state, held, system, external id, class.
+type DecisionRow = (Uuid, Option<Date>, String, bool, String, String, Uuid);
+
+/// Withdraws open reviews of `class`'s records that are no longer due (re-dated later, or
+/// undated), and returns those records to active.
+pub(super) async fn withdraw_reviews_not_due(
+    conn: &mut PgConnection,
+    tenant: &TenantId,
+    class: RecordClassId,
+    today: Date,
+) -> Result<(), StoreError> {
+    let withdrawn: Vec<Uuid> = sqlx::query_scalar(
+        "UPDATE retention.disposal_reviews d SET state = 'withdrawn' \
+         FROM retention.records r \
+         WHERE d.tenant_id = $1 AND d.state = 'open' AND NOT d.early \
+           AND r.tenant_id = d.tenant_id AND r.record_id = d.record_id \
+           AND r.record_class_id = $2 AND (r.review_on IS NULL OR r.review_on > $3) \
+         RETURNING d.record_id",
+    )
+    .bind(tenant.as_str())
+    .bind(class.as_uuid())
+    .bind(today)
+    .fetch_all(&mut *conn)
+    .await?;
+    reactivate(conn, tenant, &withdrawn).await
+}
+
+/// Returns records to active (their review withdrawn or task cancelled).
+pub(super) async fn reactivate(
+    conn: &mut PgConnection,
+    tenant: &TenantId,
+    records: &[Uuid],
+) -> Result<(), StoreError> {
+    if records.is_empty() {
+        return Ok(());
+    }
+    sqlx::query(
+        "UPDATE retention.records SET state = 'active' \
+         WHERE tenant_id = $1 AND record_id = ANY($2)",
+    )
+    .bind(tenant.as_str())
+    .bind(records)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Raises reviews for every due, unheld, active record of the tenant: one set-based update over
+/// the review-date index (its row locks keep a concurrent sweep off the same records), then one
+/// `UNNEST` insert of the reviews.
+pub(super) async fn sweep(
+    conn: &mut PgConnection,
+    tenant: &TenantId,
+    today: Date,
+) -> Result<u64, StoreError> {
+    let due: Vec<(Uuid, Option<Date>, String)> = sqlx::query_as(
+        "UPDATE retention.records r SET state = 'under_review' \
+         WHERE r.tenant_id = $1 AND r.state = 'active' AND r.review_on <= $2 \
+           AND NOT retention.is_held(r.tenant_id, r.record_id, r.person_id, r.record_class_id) \
+         RETURNING r.record_id, r.review_on, r.explanation",
+    )
+    .bind(tenant.as_str())
+    .bind(today)
+    .fetch_all(&mut *conn)
+    .await?;
+    if due.is_empty() {
+        return Ok(0);
+    }
+    let mut ids = Vec::with_capacity(due.len());
+    let mut dates = Vec::with_capacity(due.len());
+    let mut explanations = Vec::with_capacity(due.len());
+    for (id, date, explanation) in due {
+        ids.push(id);
+        dates.push(date);
+        explanations.push(explanation);
+    }
+    let raised = sqlx::query(
+        "INSERT INTO retention.disposal_reviews \
+             (tenant_id, review_id, record_id, review_on, explanation, early) \
+         SELECT $1, gen_random_uuid(), u.record_id, u.review_on, u.explanation, false \
+         FROM UNNEST($2::uuid[], $3::date[], $4::text[]) AS u(record_id, review_on, explanation)",
+    )
+    .bind(tenant.as_str())
+    .bind(&ids)
+    .bind(&dates)
+    .bind(&explanations)
+    .execute(conn)
+    .await?
+    .rows_affected();
+    Ok(raised)
+}
+
+impl Store {
+    /// Raises reviews for the tenant's due records; returns how many.
+    pub async fn sweep(&self, tenant: &TenantId, today: Date) -> Result<u64, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let raised = sweep(&mut tx, tenant, today).await?;
+        tx.commit().await?;
+        Ok(raised)
+    }
+
+    /// Raises a review of one record before its date (early disposal). Refused for a held
+    /// record or one already under review or disposed of.
+    pub async fn raise_review(
+        &self,
+        tenant: &TenantId,
+        record: RecordId,
+        today: Date,
+    ) -> Result<ReviewRow, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let row: Option<(String, Option<Date>, String, bool)> = sqlx::query_as(
+            "SELECT state, review_on, explanation, \
+                    retention.is_held(tenant_id, record_id, person_id, record_class_id) \
+             FROM retention.records WHERE tenant_id = $1 AND record_id = $2 FOR UPDATE",
+        )
+        .bind(tenant.as_str())
+        .bind(record.as_uuid())
+        .fetch_optional(&mut *tx)
+        .await?;
+        let (state, review_on, explanation, held) =
+            row.ok_or_else(|| StoreError::NotFound(record.to_string()))?;
+        if held {
+            return Err(StoreError::Precondition(format!(
+                "{record} is on legal hold: it cannot be offered for disposal"
+            )));
+        }
+        if state != "active" {
+            return Err(StoreError::Precondition(format!(
+                "{record} is {state}: only an active record can be put up for disposal"
+            )));
+        }
+        let id = ReviewId::generate();
+        sqlx::query(
+            "INSERT INTO retention.disposal_reviews \
+                 (tenant_id, review_id, record_id, review_on, explanation, early) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(tenant.as_str())
+        .bind(id.as_uuid())
+        .bind(record.as_uuid())
+        .bind(review_on)
+        .bind(&explanation)
+        .bind(review_on.is_none_or(|d| d > today))
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "UPDATE retention.records SET state = 'under_review' \
+             WHERE tenant_id = $1 AND record_id = $2",
+        )
+        .bind(tenant.as_str())
+        .bind(record.as_uuid())
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        self.get_review(tenant, id)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(id.to_string()))
+    }
+
+    /// One review.
+    pub async fn get_review(
+        &self,
+        tenant: &TenantId,
+        id: ReviewId,
+    ) -> Result<Option<ReviewRow>, StoreError> {
+        Ok(sqlx::query_as(concat!(
+            review_columns!(),
+            "WHERE d.tenant_id = $1 AND d.review_id = $2"
+        ))
+        .bind(tenant.as_str())
+        .bind(id.as_uuid())
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    /// Reviews in `state` (all when `None`), undated then oldest review date first, after the
+    /// key `after` of a previous page.
+    pub async fn list_reviews(
+        &self,
+        tenant: &TenantId,
+        state: Option<ReviewState>,
+        limit: i64,
+        after: Option<(Date, Uuid)>,
+    ) -> Result<Vec<ReviewRow>, StoreError> {
+        let (after_date, after_id) = after.unzip();
+        Ok(sqlx::query_as(concat!(
+            review_columns!(),
+            "WHERE d.tenant_id = $1 AND ($2::text IS NULL OR d.state = $2) \
+               AND ($3::date IS NULL \
+                    OR (COALESCE(d.review_on, DATE '0001-01-01'), d.review_id) > ($3, $4)) \
+             ORDER BY COALESCE(d.review_on, DATE '0001-01-01'), d.review_id LIMIT $5"
+        ))
+        .bind(tenant.as_str())
+        .bind(state.map(ReviewState::code))
+        .bind(after_date)
+        .bind(after_id)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// Decides an open review. Destroy or transfer leaves a task for the holding system;
+    /// extend re-dates the record with the new date as a floor.
+    pub async fn decide_review(
+        &self,
+        tenant: &TenantId,
+        caller: &CallerId,
+        id: ReviewId,
+        input: DecisionInput,
+        violations: dps_types::Violations,
+        today: Date,
+    ) -> Result<ReviewRow, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let row: Option<DecisionRow> = sqlx::query_as(
+            "SELECT d.record_id, d.review_on, d.state, \
+                    retention.is_held(r.tenant_id, r.record_id, r.person_id, r.record_class_id), \
+                    r.system, r.external_id, r.record_class_id \
+             FROM retention.disposal_reviews d \
+             JOIN retention.records r ON r.tenant_id = d.tenant_id AND r.record_id = d.record_id \
+             WHERE d.tenant_id = $1 AND d.review_id = $2 FOR UPDATE OF d, r",
+        )
+        .bind(tenant.as_str())
+        .bind(id.as_uuid())
+        .fetch_optional(&mut *tx)
+        .await?;
+        let (record_id, review_on, state, held, system, external_id, class_id) =
+            row.ok_or_else(|| StoreError::NotFound(id.to_string()))?;
+        if state != ReviewState::Open.code() {
+            return Err(StoreError::Precondition(format!(
+                "{id} is {state}: it was already decided"
+            )));
+        }
+        let (decision, reason) = input
+            .parse(violations, review_on, today)
+            .map_err(StoreError::Invalid)?;
+        if held && !matches!(decision, Decision::Extend { .. }) {
+            return Err(StoreError::Precondition(format!(
+                "records/{record_id} is on legal hold: it cannot be disposed of"
+            )));
+        }
+        let (method, extended_until) = match &decision {
+            Decision::Destroy { method } | Decision::Transfer { method } => {
+                (Some(method.clone()), None)
+            }
+            Decision::Extend { until } => (None, Some(*until)),
+        };
+        let next_state = if extended_until.is_some() {
+            ReviewState::Extended
+        } else {
+            ReviewState::Approved
+        };
+        sqlx::query(
+            "UPDATE retention.disposal_reviews SET state = $3, decision = $4, decided_by = $5, \
+                 decided_at = now(), reason = $6, method = $7, extended_until = $8 \
+             WHERE tenant_id = $1 AND review_id = $2",
+        )
+        .bind(tenant.as_str())
+        .bind(id.as_uuid())
+        .bind(next_state.code())
+        .bind(decision.code())
+        .bind(caller.as_str())
+        .bind(&reason)
+        .bind(&method)
+        .bind(extended_until)
+        .execute(&mut *tx)
+        .await?;
+        match (&decision, method) {
+            (Decision::Extend { until }, _) => {
+                let class = self
+                    .get_record_class(tenant, RecordClassId::from_uuid(class_id))
+                    .await?
+                    .ok_or(StoreError::Corrupt("record of an unknown class"))?;
+                extend(&mut tx, tenant, record_id, &class, *until).await?;
+            }
+            (_, Some(method)) => {
+                sqlx::query(
+                    "INSERT INTO retention.disposal_tasks \
+                         (tenant_id, task_id, review_id, record_id, system, external_id, action, \
+                          method) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                )
+                .bind(tenant.as_str())
+                .bind(TaskId::generate().as_uuid())
+                .bind(id.as_uuid())
+                .bind(record_id)
+                .bind(&system)
+                .bind(&external_id)
+                .bind(decision.code())
+                .bind(&method)
+                .execute(&mut *tx)
+                .await?;
+                sqlx::query(
+                    "UPDATE retention.records SET state = 'disposal_approved' \
+                     WHERE tenant_id = $1 AND record_id = $2",
+                )
+                .bind(tenant.as_str())
+                .bind(record_id)
+                .execute(&mut *tx)
+                .await?;
+            }
+            (_, None) => return Err(StoreError::Corrupt("disposal decision without a method")),
+        }
+        tx.commit().await?;
+        self.get_review(tenant, id)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(id.to_string()))
+    }
+
+    /// Gives `system` up to `max` pending tasks, oldest first; concurrent claimers get
+    /// different tasks.
+    pub async fn claim_tasks(
+        &self,
+        tenant: &TenantId,
+        caller: &CallerId,
+        system: &str,
+        max: i64,
+    ) -> Result<Vec<TaskRow>, StoreError> {
+        Ok(sqlx::query_as(
+            "UPDATE retention.disposal_tasks t SET state = 'claimed', claimed_by = $3, \
+                 claimed_at = now() \
+             WHERE t.tenant_id = $1 AND t.task_id IN ( \
+                 SELECT task_id FROM retention.disposal_tasks \
+                 WHERE tenant_id = $1 AND system = $2 AND state = 'pending' \
+                 ORDER BY created_at, task_id LIMIT $4 FOR UPDATE SKIP LOCKED) \
+             RETURNING t.task_id, t.record_id, t.system, t.external_id, t.action, t.method, \
+                       t.state, t.created_at",
+        )
+        .bind(tenant.as_str())
+        .bind(system)
+        .bind(caller.as_str())
+        .bind(max)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// Confirms a claimed task: the record is destroyed or transferred and a certificate is
+    /// issued. Confirming again returns the same certificate.
+    pub async fn confirm_task(
+        &self,
+        tenant: &TenantId,
+        caller: &CallerId,
+        id: TaskId,
+        method: Option<&str>,
+    ) -> Result<CertificateRow, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let state: Option<String> = sqlx::query_scalar(
+            "SELECT state FROM retention.disposal_tasks \
+             WHERE tenant_id = $1 AND task_id = $2 FOR UPDATE",
+        )
+        .bind(tenant.as_str())
+        .bind(id.as_uuid())
+        .fetch_optional(&mut *tx)
+        .await?;
+        let state = state.ok_or_else(|| StoreError::NotFound(id.to_string()))?;
+        match TaskState::from_code(&state) {
+            Some(TaskState::Claimed) => {}
+            Some(TaskState::Done) => {
+                tx.rollback().await?;
+                return sqlx::query_as(concat!(
+                    certificate_columns!(),
+                    "WHERE tenant_id = $1 AND task_id = $2"
+                ))
+                .bind(tenant.as_str())
+                .bind(id.as_uuid())
+                .fetch_one(&self.pool)
+                .await
+                .map_err(Into::into);
+            }
+            Some(TaskState::Pending) => {
+                return Err(StoreError::Precondition(format!(
+                    "{id} is pending: claim it before confirming"
+                )));
+            }
+            Some(TaskState::Cancelled) => {
+                return Err(StoreError::Precondition(format!(
+                    "{id} was cancelled by a legal hold: the record must be kept"
+                )));
+            }
+            None => return Err(StoreError::Corrupt("task state")),
+        }
+        let row: CertificateRow = sqlx::query_as(
+            "INSERT INTO retention.disposal_certificates \
+                 (tenant_id, certificate_id, task_id, record_id, record_class_code, system, \
+                  external_id, person_id, action, method, review_on, explanation, \
+                  schedule_version, approved_by, approved_at, confirmed_by, \
+                  outside_schedule_reason) \
+             SELECT t.tenant_id, $3, t.task_id, t.record_id, c.code, r.system, r.external_id, \
+                    r.person_id, t.action, COALESCE($4, t.method), d.review_on, d.explanation, \
+                    r.schedule_version, d.decided_by, d.decided_at, $5, \
+                    CASE WHEN $6 THEN d.reason END \
+             FROM retention.disposal_tasks t \
+             JOIN retention.disposal_reviews d \
+               ON d.tenant_id = t.tenant_id AND d.review_id = t.review_id \
+             JOIN retention.records r ON r.tenant_id = t.tenant_id AND r.record_id = t.record_id \
+             JOIN retention.record_classes c \
+               ON c.tenant_id = r.tenant_id AND c.record_class_id = r.record_class_id \
+             WHERE t.tenant_id = $1 AND t.task_id = $2 \
+             RETURNING certificate_id, record_id, record_class_code, system, external_id, \
+                       person_id, action, method, review_on, explanation, schedule_version, \
+                       approved_by, approved_at, confirmed_by, disposed_at, \
+                       outside_schedule_reason",
+        )
+        .bind(tenant.as_str())
+        .bind(id.as_uuid())
+        .bind(CertificateId::generate().as_uuid())
+        .bind(method)
+        .bind(caller.as_str())
+        .bind(self.outside_schedule(&mut tx, tenant, id).await?)
+        .fetch_one(&mut *tx)
+        .await?;
+        sqlx::query(
+            "UPDATE retention.disposal_tasks SET state = 'done' \
+             WHERE tenant_id = $1 AND task_id = $2",
+        )
+        .bind(tenant.as_str())
+        .bind(id.as_uuid())
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "UPDATE retention.records \
+             SET state = CASE WHEN $3 = 'transfer' THEN 'transferred' ELSE 'destroyed' END \
+             WHERE tenant_id = $1 AND record_id = $2",
+        )
+        .bind(tenant.as_str())
+        .bind(row.record_id)
+        .bind(&row.action)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(row)
+    }
+
+    /// Whether the task's approval was outside the schedule (its reason then goes on the
+    /// certificate).
+    async fn outside_schedule(
+        &self,
+        conn: &mut PgConnection,
+        tenant: &TenantId,
+        task: TaskId,
+    ) -> Result<bool, StoreError> {
+        let (review_on, decided_at): (Option<Date>, Option<OffsetDateTime>) = sqlx::query_as(
+            "SELECT d.review_on, d.decided_at FROM retention.disposal_tasks t \
+             JOIN retention.disposal_reviews d \
+               ON d.tenant_id = t.tenant_id AND d.review_id = t.review_id \
+             WHERE t.tenant_id = $1 AND t.task_id = $2",
+        )
+        .bind(tenant.as_str())
+        .bind(task.as_uuid())
+        .fetch_one(conn)
+        .await?;
+        let decided = decided_at.ok_or(StoreError::Corrupt("approved review without a date"))?;
+        Ok(outside_schedule(review_on, decided.date()).is_some())
+    }
+
+    /// One certificate.
+    pub async fn get_certificate(
+        &self,
+        tenant: &TenantId,
+        id: CertificateId,
+    ) -> Result<Option<CertificateRow>, StoreError> {
+        Ok(sqlx::query_as(concat!(
+            certificate_columns!(),
+            "WHERE tenant_id = $1 AND certificate_id = $2"
+        ))
+        .bind(tenant.as_str())
+        .bind(id.as_uuid())
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+}
+
+/// Extends a record's retention to at least `until` and returns it to active.
+async fn extend(
+    conn: &mut PgConnection,
+    tenant: &TenantId,
+    record_id: Uuid,
+    class: &RecordClass,
+    until: Date,
+) -> Result<(), StoreError> {
+    let row: super::records::RecordRow = sqlx::query_as(concat!(
+        super::records::record_columns!(),
+        "WHERE r.tenant_id = $1 AND r.record_id = $2"
+    ))
+    .bind(tenant.as_str())
+    .bind(record_id)
+    .fetch_one(&mut *conn)
+    .await?;
+    let (_, facts, _) = row.facts();
+    let dating = date_record(class, &facts, Some(until));
+    sqlx::query(
+        "UPDATE retention.records SET state = 'active', extended_until = $3, review_on = $4, \
+             explanation = $5 \
+         WHERE tenant_id = $1 AND record_id = $2",
+    )
+    .bind(tenant.as_str())
+    .bind(record_id)
+    .bind(until)
+    .bind(dating.review_on)
+    .bind(&dating.explanation)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
