@@ -5,7 +5,9 @@
 use std::path::{Path, PathBuf};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../proto");
+    // Read at run time, not with `env!`: a build script compiled once is reused by every
+    // checkout sharing a target directory (git worktrees), and must read its own checkout.
+    let root = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR")?).join("../../proto");
     // `proto/` lies outside this crate: without this line a `.proto` edit silently does not rebuild.
     println!("cargo:rerun-if-changed={}", root.display());
 

@@ -63,6 +63,8 @@ use Role::{
 
 /// Configure the tenant: settings, purposes, notices.
 const MANAGE: &[Role] = &[Dpo, ComplianceManager, Controller];
+/// Group governance: the retention schedule, legal holds, the information asset register.
+const GOVERN: &[Role] = &[Dpo, ComplianceManager];
 /// Handle cases day to day.
 const HANDLE: &[Role] = &[Dpo, ComplianceManager, Controller, Staff];
 /// Handle cases, and the platforms acting for their users.
@@ -108,248 +110,103 @@ const EVERYONE_WORKING: &[Role] = &[
 ];
 
 /// `(full method path, roles allowed)`. Paths are `/package.Service/Method`.
+#[rustfmt::skip]
 pub const TABLE: &[(&str, &[Role])] = &[
     // Subject requests (issue 16).
-    (
-        "/dps.subject_requests.v1.SubjectRequestsService/CreateSubjectRequest",
-        HANDLE_AND_PLATFORMS,
-    ),
-    (
-        "/dps.subject_requests.v1.SubjectRequestsService/GetSubjectRequest",
-        READ,
-    ),
-    (
-        "/dps.subject_requests.v1.SubjectRequestsService/ListSubjectRequests",
-        READ,
-    ),
-    (
-        "/dps.subject_requests.v1.SubjectRequestsService/RecordClockEvent",
-        HANDLE,
-    ),
-    (
-        "/dps.subject_requests.v1.SubjectRequestsService/TransitionSubjectRequest",
-        HANDLE,
-    ),
+    ("/dps.subject_requests.v1.SubjectRequestsService/CreateSubjectRequest", HANDLE_AND_PLATFORMS),
+    ("/dps.subject_requests.v1.SubjectRequestsService/GetSubjectRequest", READ),
+    ("/dps.subject_requests.v1.SubjectRequestsService/ListSubjectRequests", READ),
+    ("/dps.subject_requests.v1.SubjectRequestsService/RecordClockEvent", HANDLE),
+    ("/dps.subject_requests.v1.SubjectRequestsService/TransitionSubjectRequest", HANDLE),
     // A health professional refuses access to health records (003 §11.4.1; the service checks).
-    (
-        "/dps.subject_requests.v1.SubjectRequestsService/RefuseSubjectRequest",
-        &[
-            Dpo,
-            ComplianceManager,
-            Controller,
-            Staff,
-            HealthProfessional,
-        ],
-    ),
-    (
-        "/dps.subject_requests.v1.SubjectRequestsService/AssignSubjectRequest",
-        HANDLE,
-    ),
-    (
-        "/dps.subject_requests.v1.SubjectRequestsService/ListRequestHistory",
-        READ,
-    ),
+    ("/dps.subject_requests.v1.SubjectRequestsService/RefuseSubjectRequest", &[Dpo, ComplianceManager, Controller, Staff, HealthProfessional]),
+    ("/dps.subject_requests.v1.SubjectRequestsService/AssignSubjectRequest", HANDLE),
+    ("/dps.subject_requests.v1.SubjectRequestsService/ListRequestHistory", READ),
     // Platforms pick up and complete their own tasks.
-    (
-        "/dps.subject_requests.v1.SubjectRequestsService/ListFulfilmentTasks",
-        READ_AND_PLATFORMS,
-    ),
-    (
-        "/dps.subject_requests.v1.SubjectRequestsService/WatchPendingTasks",
-        HANDLE_AND_PLATFORMS,
-    ),
-    (
-        "/dps.subject_requests.v1.SubjectRequestsService/CompleteFulfilmentTask",
-        HANDLE_AND_PLATFORMS,
-    ),
-    (
-        "/dps.subject_requests.v1.SubjectRequestsService/WaiveFulfilmentTask",
-        HANDLE,
-    ),
-    (
-        "/dps.subject_requests.v1.SubjectRequestsService/RestrictWhileCheckingAccuracy",
-        HANDLE,
-    ),
-    (
-        "/dps.subject_requests.v1.SubjectRequestsService/LiftAccuracyRestriction",
-        HANDLE,
-    ),
-    (
-        "/dps.subject_requests.v1.SubjectRequestsService/RecordDisputedAccuracy",
-        HANDLE,
-    ),
-    (
-        "/dps.subject_requests.v1.SubjectRequestsService/GetAccuracyCheck",
-        READ,
-    ),
-    (
-        "/dps.subject_requests.v1.SubjectRequestsService/AddReviewPart",
-        &[
-            Dpo,
-            ComplianceManager,
-            Controller,
-            Staff,
-            HealthProfessional,
-        ],
-    ),
-    (
-        "/dps.subject_requests.v1.SubjectRequestsService/ApproveHealthRelease",
-        &[HealthProfessional],
-    ),
-    (
-        "/dps.subject_requests.v1.SubjectRequestsService/ListReviewParts",
-        READ,
-    ),
-    (
-        "/dps.subject_requests.v1.SubjectRequestsService/BuildResponsePack",
-        HANDLE,
-    ),
+    ("/dps.subject_requests.v1.SubjectRequestsService/ListFulfilmentTasks", READ_AND_PLATFORMS),
+    ("/dps.subject_requests.v1.SubjectRequestsService/WatchPendingTasks", HANDLE_AND_PLATFORMS),
+    ("/dps.subject_requests.v1.SubjectRequestsService/CompleteFulfilmentTask", HANDLE_AND_PLATFORMS),
+    ("/dps.subject_requests.v1.SubjectRequestsService/WaiveFulfilmentTask", HANDLE),
+    ("/dps.subject_requests.v1.SubjectRequestsService/RestrictWhileCheckingAccuracy", HANDLE),
+    ("/dps.subject_requests.v1.SubjectRequestsService/LiftAccuracyRestriction", HANDLE),
+    ("/dps.subject_requests.v1.SubjectRequestsService/RecordDisputedAccuracy", HANDLE),
+    ("/dps.subject_requests.v1.SubjectRequestsService/GetAccuracyCheck", READ),
+    ("/dps.subject_requests.v1.SubjectRequestsService/AddReviewPart", &[Dpo, ComplianceManager, Controller, Staff, HealthProfessional]),
+    ("/dps.subject_requests.v1.SubjectRequestsService/ApproveHealthRelease", &[HealthProfessional]),
+    ("/dps.subject_requests.v1.SubjectRequestsService/ListReviewParts", READ),
+    ("/dps.subject_requests.v1.SubjectRequestsService/BuildResponsePack", HANDLE),
     // The pack is the person's data: those who handle the request, not auditors.
-    (
-        "/dps.subject_requests.v1.SubjectRequestsService/DownloadResponsePack",
-        HANDLE,
-    ),
-    (
-        "/dps.subject_requests.v1.SubjectRequestsService/GetDashboard",
-        READ,
-    ),
-    (
-        "/dps.subject_requests.v1.SubjectRequestsService/GetTenantSettings",
-        READ,
-    ),
-    (
-        "/dps.subject_requests.v1.SubjectRequestsService/UpdateTenantSettings",
-        MANAGE,
-    ),
+    ("/dps.subject_requests.v1.SubjectRequestsService/DownloadResponsePack", HANDLE),
+    ("/dps.subject_requests.v1.SubjectRequestsService/GetDashboard", READ),
+    ("/dps.subject_requests.v1.SubjectRequestsService/GetTenantSettings", READ),
+    ("/dps.subject_requests.v1.SubjectRequestsService/UpdateTenantSettings", MANAGE),
     // Irreversible: the DPO decides.
-    (
-        "/dps.subject_requests.v1.SubjectRequestsService/ShredPersonalData",
-        &[Dpo],
-    ),
+    ("/dps.subject_requests.v1.SubjectRequestsService/ShredPersonalData", &[Dpo]),
     // Complaints about our handling of personal data (issue 17): a web form or a platform may
     // file one for the person.
-    (
-        "/dps.subject_requests.v1.ComplaintService/CreateComplaint",
-        HANDLE_AND_PLATFORMS,
-    ),
-    (
-        "/dps.subject_requests.v1.ComplaintService/GetComplaint",
-        READ,
-    ),
-    (
-        "/dps.subject_requests.v1.ComplaintService/ListComplaints",
-        READ,
-    ),
-    (
-        "/dps.subject_requests.v1.ComplaintService/AcknowledgeComplaint",
-        HANDLE,
-    ),
-    (
-        "/dps.subject_requests.v1.ComplaintService/AssignComplaint",
-        HANDLE,
-    ),
-    (
-        "/dps.subject_requests.v1.ComplaintService/AddComplaintEntry",
-        HANDLE,
-    ),
-    (
-        "/dps.subject_requests.v1.ComplaintService/RecordComplaintOutcome",
-        HANDLE,
-    ),
-    (
-        "/dps.subject_requests.v1.ComplaintService/ListComplaintHistory",
-        READ,
-    ),
-    (
-        "/dps.subject_requests.v1.ComplaintService/GetComplaintFigures",
-        READ,
-    ),
+    ("/dps.subject_requests.v1.ComplaintService/CreateComplaint", HANDLE_AND_PLATFORMS),
+    ("/dps.subject_requests.v1.ComplaintService/GetComplaint", READ),
+    ("/dps.subject_requests.v1.ComplaintService/ListComplaints", READ),
+    ("/dps.subject_requests.v1.ComplaintService/AcknowledgeComplaint", HANDLE),
+    ("/dps.subject_requests.v1.ComplaintService/AssignComplaint", HANDLE),
+    ("/dps.subject_requests.v1.ComplaintService/AddComplaintEntry", HANDLE),
+    ("/dps.subject_requests.v1.ComplaintService/RecordComplaintOutcome", HANDLE),
+    ("/dps.subject_requests.v1.ComplaintService/ListComplaintHistory", READ),
+    ("/dps.subject_requests.v1.ComplaintService/GetComplaintFigures", READ),
     // Consent (issue 15).
     ("/dps.consent.v1.ConsentService/GetSettings", READ),
     ("/dps.consent.v1.ConsentService/UpdateSettings", MANAGE),
     ("/dps.consent.v1.ConsentService/CreatePurpose", MANAGE),
-    (
-        "/dps.consent.v1.ConsentService/GetPurpose",
-        READ_AND_PLATFORMS,
-    ),
+    ("/dps.consent.v1.ConsentService/GetPurpose", READ_AND_PLATFORMS),
     ("/dps.consent.v1.ConsentService/UpdatePurpose", MANAGE),
-    (
-        "/dps.consent.v1.ConsentService/ListPurposes",
-        READ_AND_PLATFORMS,
-    ),
+    ("/dps.consent.v1.ConsentService/ListPurposes", READ_AND_PLATFORMS),
     ("/dps.consent.v1.ConsentService/PublishNotice", MANAGE),
-    (
-        "/dps.consent.v1.ConsentService/ListNotices",
-        READ_AND_PLATFORMS,
-    ),
-    (
-        "/dps.consent.v1.ConsentService/AcknowledgeNotice",
-        HANDLE_AND_PLATFORMS,
-    ),
-    (
-        "/dps.consent.v1.ConsentService/RegisterPerson",
-        HANDLE_AND_PLATFORMS,
-    ),
-    (
-        "/dps.consent.v1.ConsentService/RecordConsent",
-        HANDLE_AND_PLATFORMS,
-    ),
-    (
-        "/dps.consent.v1.ConsentService/WithdrawConsent",
-        HANDLE_AND_PLATFORMS,
-    ),
+    ("/dps.consent.v1.ConsentService/ListNotices", READ_AND_PLATFORMS),
+    ("/dps.consent.v1.ConsentService/AcknowledgeNotice", HANDLE_AND_PLATFORMS),
+    ("/dps.consent.v1.ConsentService/RegisterPerson", HANDLE_AND_PLATFORMS),
+    ("/dps.consent.v1.ConsentService/RecordConsent", HANDLE_AND_PLATFORMS),
+    ("/dps.consent.v1.ConsentService/WithdrawConsent", HANDLE_AND_PLATFORMS),
     ("/dps.consent.v1.ConsentService/ListConsents", READ),
     ("/dps.consent.v1.ConsentService/RecordRestriction", HANDLE),
     ("/dps.consent.v1.ConsentService/LiftRestriction", HANDLE),
     ("/dps.consent.v1.ConsentService/RecordObjection", HANDLE),
     // Compelling legitimate grounds are the controller's decision, with the DPO.
-    (
-        "/dps.consent.v1.ConsentService/OverrideObjection",
-        &[Dpo, Controller],
-    ),
+    ("/dps.consent.v1.ConsentService/OverrideObjection", &[Dpo, Controller]),
     ("/dps.consent.v1.ConsentService/WithdrawObjection", HANDLE),
-    (
-        "/dps.consent.v1.ConsentService/ListRestrictionsAndObjections",
-        READ,
-    ),
-    (
-        "/dps.consent.v1.ConsentService/CheckProcessing",
-        EVERYONE_WORKING,
-    ),
-    (
-        "/dps.consent.v1.ConsentService/BatchCheckProcessing",
-        EVERYONE_WORKING,
-    ),
-    (
-        "/dps.consent.v1.ConsentService/RecordDisclosure",
-        HANDLE_AND_PLATFORMS,
-    ),
+    ("/dps.consent.v1.ConsentService/ListRestrictionsAndObjections", READ),
+    ("/dps.consent.v1.ConsentService/CheckProcessing", EVERYONE_WORKING),
+    ("/dps.consent.v1.ConsentService/BatchCheckProcessing", EVERYONE_WORKING),
+    ("/dps.consent.v1.ConsentService/RecordDisclosure", HANDLE_AND_PLATFORMS),
     ("/dps.consent.v1.ConsentService/ListDisclosures", READ),
-    (
-        "/dps.consent.v1.ConsentService/WatchChanges",
-        &[
-            Dpo,
-            ComplianceManager,
-            Controller,
-            HrPlatform,
-            CareRecordPlatform,
-        ],
-    ),
+    ("/dps.consent.v1.ConsentService/WatchChanges", &[Dpo, ComplianceManager, Controller, HrPlatform, CareRecordPlatform]),
     // Breaches (issue 7): anyone working may report an incident.
-    (
-        "/dps.breaches.v1.BreachesService/CreateIncident",
-        EVERYONE_WORKING,
-    ),
+    ("/dps.breaches.v1.BreachesService/CreateIncident", EVERYONE_WORKING),
     ("/dps.breaches.v1.BreachesService/GetIncident", READ),
-    // Retention (issue 8).
-    (
-        "/dps.retention.v1.RetentionService/CreateRecordClass",
-        MANAGE,
-    ),
-    (
-        "/dps.retention.v1.RetentionService/GetRecordClass",
-        READ_AND_PLATFORMS,
-    ),
+    // Retention (issue 8). The schedule, holds and the asset register are group governance (the
+    // service checks the same roles); a subsidiary's controller decides its own disposals;
+    // platforms register records and destroy what they are told to.
+    ("/dps.retention.v1.RetentionService/CreateRecordClass", GOVERN),
+    ("/dps.retention.v1.RetentionService/GetRecordClass", READ_AND_PLATFORMS),
+    ("/dps.retention.v1.RetentionService/UpdateRecordClass", GOVERN),
+    ("/dps.retention.v1.RetentionService/GetSchedule", READ_AND_PLATFORMS),
+    ("/dps.retention.v1.RetentionService/RegisterRecord", HANDLE_AND_PLATFORMS),
+    ("/dps.retention.v1.RetentionService/BulkRegisterRecords", HANDLE_AND_PLATFORMS),
+    ("/dps.retention.v1.RetentionService/RecordEvent", HANDLE_AND_PLATFORMS),
+    ("/dps.retention.v1.RetentionService/GetRecord", READ_AND_PLATFORMS),
+    ("/dps.retention.v1.RetentionService/RunSweep", GOVERN),
+    ("/dps.retention.v1.RetentionService/RaiseDisposalReview", MANAGE),
+    ("/dps.retention.v1.RetentionService/ListDisposalReviews", READ),
+    ("/dps.retention.v1.RetentionService/DecideDisposalReview", MANAGE),
+    ("/dps.retention.v1.RetentionService/ClaimDisposalTasks", HANDLE_AND_PLATFORMS),
+    ("/dps.retention.v1.RetentionService/ConfirmDisposalTask", HANDLE_AND_PLATFORMS),
+    ("/dps.retention.v1.RetentionService/GetDisposalCertificate", READ),
+    ("/dps.retention.v1.RetentionService/PlaceLegalHold", GOVERN),
+    ("/dps.retention.v1.RetentionService/ReleaseLegalHold", GOVERN),
+    ("/dps.retention.v1.RetentionService/CreateInformationAsset", GOVERN),
+    ("/dps.retention.v1.RetentionService/GetInformationAsset", READ),
+    ("/dps.retention.v1.RetentionService/ListInformationAssets", READ),
+    ("/dps.retention.v1.RetentionService/FindSystemsForPerson", HANDLE),
+    ("/dps.retention.v1.RetentionService/CheckErasure", HANDLE),
 ];
 
 /// The roles allowed to call `path`; `None` when the method is not in the table (denied).
