@@ -241,23 +241,33 @@ async fn a_caller_cannot_choose_its_tenant_by_sending_gateway_headers() {
 }
 
 #[tokio::test]
-async fn unknown_methods_are_unimplemented_not_forwarded() {
+async fn unknown_methods_are_denied_not_forwarded() {
     let suite = harness::start().await;
     let mut health = HealthClient::new(suite.gateway());
-    // Health is served by the gateway itself; an unknown package gets UNIMPLEMENTED.
+    // Health is served by the gateway itself, to anyone.
     assert!(health.check(HealthCheckRequest::default()).await.is_ok());
-    let mut grpc = tonic::client::Grpc::new(suite.gateway());
-    grpc.ready().await.expect("ready");
-    let path = http::uri::PathAndQuery::from_static("/dps.nothing.v1.Nope/Call");
-    let status = grpc
-        .unary::<_, consent::Purpose, _>(
-            tonic::Request::new(consent::GetPurposeRequest::default()),
-            path,
-            tonic_prost::ProstCodec::default(),
-        )
-        .await
-        .expect_err("unknown");
-    assert_eq!(status.code(), Code::Unimplemented);
+    // Anything else needs a token first, then a row in the role table.
+    for (token, code) in [
+        (None, Code::Unauthenticated),
+        (Some(suite.token("acme-north")), Code::PermissionDenied),
+    ] {
+        let channel = tonic::service::interceptor::InterceptedService::new(
+            suite.gateway(),
+            bearer(token, &[]),
+        );
+        let mut grpc = tonic::client::Grpc::new(channel);
+        grpc.ready().await.expect("ready");
+        let path = http::uri::PathAndQuery::from_static("/dps.nothing.v1.Nope/Call");
+        let status = grpc
+            .unary::<_, consent::Purpose, _>(
+                tonic::Request::new(consent::GetPurposeRequest::default()),
+                path,
+                tonic_prost::ProstCodec::default(),
+            )
+            .await
+            .expect_err("unknown");
+        assert_eq!(status.code(), code);
+    }
     suite.suite.shutdown().await;
 }
 

@@ -42,6 +42,11 @@ pub async fn start() -> Suite {
         &db.owner_url(),
         &keys,
         issuer.verifier(),
+        &dps_gateway::AuditConfig {
+            key_file: None,
+            head_file: None,
+            export_every: std::time::Duration::from_secs(60),
+        },
     )
     .await
     .expect("suite starts");

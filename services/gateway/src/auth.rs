@@ -291,30 +291,7 @@ impl DevIssuer {
         issuer: &str,
         audience: &str,
     ) -> Result<Self, KeyError> {
-        let io = |path: &Path| {
-            let path = path.display().to_string();
-            move |source| KeyError::Io { path, source }
-        };
-        let signing = match key_file {
-            Some(path) if path.exists() => {
-                let pem = std::fs::read_to_string(path).map_err(io(path))?;
-                SigningKey::from_pkcs8_pem(&pem)
-                    .map_err(|e| KeyError::Invalid(format!("{}: {e}", path.display())))?
-            }
-            _ => {
-                let signing = SigningKey::generate(&mut rand_core::OsRng);
-                if let Some(path) = key_file {
-                    let pem = signing
-                        .to_pkcs8_pem(Default::default())
-                        .map_err(|e| KeyError::Invalid(e.to_string()))?;
-                    if let Some(dir) = path.parent() {
-                        std::fs::create_dir_all(dir).map_err(io(dir))?;
-                    }
-                    write_private(path, pem.as_bytes()).map_err(io(path))?;
-                }
-                signing
-            }
-        };
+        let signing = signing_key(key_file, true)?;
         let der = signing
             .to_pkcs8_der()
             .map_err(|e| KeyError::Invalid(e.to_string()))?;
@@ -378,6 +355,35 @@ impl DevIssuer {
         jsonwebtoken::encode(&header, &claims, &self.key)
             .expect("signing with a valid Ed25519 key cannot fail")
     }
+}
+
+/// An Ed25519 key from the PKCS#8 PEM file `key_file`. A missing file is created (mode 0600)
+/// when `create`, and an error otherwise; without a file, a new key for this process only.
+pub fn signing_key(key_file: Option<&Path>, create: bool) -> Result<SigningKey, KeyError> {
+    let io = |path: &Path| {
+        let path = path.display().to_string();
+        move |source| KeyError::Io { path, source }
+    };
+    Ok(match key_file {
+        Some(path) if path.exists() || !create => {
+            let pem = std::fs::read_to_string(path).map_err(io(path))?;
+            SigningKey::from_pkcs8_pem(&pem)
+                .map_err(|e| KeyError::Invalid(format!("{}: {e}", path.display())))?
+        }
+        _ => {
+            let signing = SigningKey::generate(&mut rand_core::OsRng);
+            if let Some(path) = key_file {
+                let pem = signing
+                    .to_pkcs8_pem(Default::default())
+                    .map_err(|e| KeyError::Invalid(e.to_string()))?;
+                if let Some(dir) = path.parent() {
+                    std::fs::create_dir_all(dir).map_err(io(dir))?;
+                }
+                write_private(path, pem.as_bytes()).map_err(io(path))?;
+            }
+            signing
+        }
+    })
 }
 
 fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {

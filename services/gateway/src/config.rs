@@ -54,6 +54,22 @@ pub struct GatewayConfig {
     pub issuer: String,
     /// Expected `aud`.
     pub audience: String,
+    /// The access audit log's head export.
+    pub audit: AuditConfig,
+}
+
+/// Where the audit chain's signed heads go (issue 9 §6).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditConfig {
+    /// Ed25519 key (PKCS#8 PEM) that signs exported heads: `DPS_GATEWAY_AUDIT_KEY_FILE`.
+    /// Required in production, where it must be a mounted secret the database never sees; in
+    /// development created when missing, or per process when unset.
+    pub key_file: Option<PathBuf>,
+    /// Append-only file of signed heads, `DPS_GATEWAY_AUDIT_HEAD_FILE`; heads always go to the
+    /// log too.
+    pub head_file: Option<PathBuf>,
+    /// How often the head is exported, `DPS_GATEWAY_AUDIT_EXPORT_SECONDS` (default 60).
+    pub export_every: std::time::Duration,
 }
 
 impl GatewayConfig {
@@ -103,10 +119,30 @@ impl GatewayConfig {
                 ));
             }
         };
+        let key_file = env.get("DPS_GATEWAY_AUDIT_KEY_FILE").map(PathBuf::from);
+        if key_file.is_none() && matches!(mode, Mode::Production { .. }) {
+            return Err(ConfigError::new(
+                "DPS_GATEWAY_AUDIT_KEY_FILE",
+                "production mode needs the key that signs the audit chain's exported heads",
+            ));
+        }
+        let export_seconds: u64 = env.parse_or("DPS_GATEWAY_AUDIT_EXPORT_SECONDS", 60)?;
+        if export_seconds == 0 {
+            return Err(ConfigError::new(
+                "DPS_GATEWAY_AUDIT_EXPORT_SECONDS",
+                "must be at least 1",
+            ));
+        }
+        let audit = AuditConfig {
+            key_file,
+            head_file: env.get("DPS_GATEWAY_AUDIT_HEAD_FILE").map(PathBuf::from),
+            export_every: std::time::Duration::from_secs(export_seconds),
+        };
         Ok(Self {
             listen_addr: env
                 .parse_or("DPS_LISTEN_ADDR", SocketAddr::from(([0, 0, 0, 0], 50051)))?,
             mode,
+            audit,
             issuer,
             audience: env
                 .get("DPS_GATEWAY_AUDIENCE")
@@ -153,6 +189,14 @@ mod tests {
         assert_eq!(
             GatewayConfig::from_env(&env).expect_err("no issuer").var,
             "DPS_GATEWAY_ISSUER"
+        );
+        let env = Env::from_pairs([
+            ("DPS_GATEWAY_JWKS_FILE", "/etc/dps/jwks.json"),
+            ("DPS_GATEWAY_ISSUER", "https://id.example.org"),
+        ]);
+        assert_eq!(
+            GatewayConfig::from_env(&env).expect_err("no audit key").var,
+            "DPS_GATEWAY_AUDIT_KEY_FILE"
         );
     }
 

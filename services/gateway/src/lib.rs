@@ -6,8 +6,10 @@
 //! a group-wide role may act for another tenant its token grants, named in the `dps-tenant`
 //! request header.
 
+pub mod audit;
 pub mod auth;
 pub mod config;
+pub mod methods;
 pub mod policy;
 pub mod proxy;
 
@@ -15,12 +17,24 @@ use std::sync::Arc;
 
 use tonic::service::Routes;
 
+pub use audit::AuditLog;
 pub use auth::{DevIssuer, Principal, Verifier};
-pub use config::{Backends, GatewayConfig, Mode};
+pub use config::{AuditConfig, Backends, GatewayConfig, Mode};
 
-/// The gateway's routes: every `dps.*` method is authenticated and forwarded to its backend.
-/// Health and reflection are added by the platform's server bootstrap.
-pub fn routes(verifier: Arc<Verifier>, backends: &Backends) -> Routes {
-    let proxy = proxy::Proxy::new(verifier, backends);
+/// The gateway's own schema: the access audit log.
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!();
+
+/// The gateway's routes: every `dps.*` method is authenticated, authorised, audited and forwarded
+/// to its backend (or to the gateway's own audit service). Health and reflection are added by the
+/// platform's server bootstrap.
+pub fn routes(verifier: Arc<Verifier>, backends: &Backends, audit: AuditLog) -> Routes {
+    let proxy = proxy::Proxy::new(verifier, backends, audit);
     Routes::from(Routes::default().into_axum_router().fallback_service(proxy))
+}
+
+/// Starts the audit log on `pool` with the configured head export.
+pub fn start_audit(pool: sqlx::PgPool, config: &AuditConfig) -> Result<AuditLog, String> {
+    let key = auth::signing_key(config.key_file.as_deref(), true).map_err(|e| e.to_string())?;
+    let heads = audit::HeadSink::new(key, config.head_file.clone());
+    Ok(AuditLog::start(pool, heads, config.export_every))
 }

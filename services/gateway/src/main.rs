@@ -5,20 +5,30 @@ use std::sync::Arc;
 
 use dps_gateway::{Backends, DevIssuer, GatewayConfig, Mode, Verifier};
 use dps_platform::Env;
+use dps_platform::db::{self, DbConfig};
 use dps_platform::server::{Readiness, serve, shutdown_signal};
 use dps_platform::telemetry::{self, TelemetryConfig};
+use dps_types::Masked;
 
 #[tokio::main]
 async fn main() -> ExitCode {
     let env = Env::from_process();
+    let command = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "serve".to_owned());
+    if !matches!(command.as_str(), "serve" | "migrate") {
+        eprintln!("{USAGE}");
+        return ExitCode::from(2);
+    }
     let configs = GatewayConfig::from_env(&env).and_then(|gateway| {
         Ok((
             gateway,
             Backends::from_env(&env)?,
             TelemetryConfig::from_env(&env)?,
+            Storage::from_env(&env)?,
         ))
     });
-    let (config, backends, telemetry_config) = match configs {
+    let (config, backends, telemetry_config, storage) = match configs {
         Ok(configs) => configs,
         Err(e) => {
             eprintln!("dps-gateway: {e}");
@@ -32,7 +42,16 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match run(config, backends).await {
+    if command == "migrate" || storage.migrate_on_start {
+        if let Err(e) = db::migrate(&storage.migration_url, &dps_gateway::MIGRATOR).await {
+            eprintln!("dps-gateway: {e}");
+            return ExitCode::FAILURE;
+        }
+        if command == "migrate" {
+            return ExitCode::SUCCESS;
+        }
+    }
+    match run(config, backends, storage.runtime).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("dps-gateway: {e}");
@@ -41,7 +60,30 @@ async fn main() -> ExitCode {
     }
 }
 
-async fn run(config: GatewayConfig, backends: Backends) -> Result<(), String> {
+const USAGE: &str = "usage: dps-gateway [serve|migrate]\n  serve    migrate (unless DPS_MIGRATE_ON_START=false) and serve gRPC (default)\n  migrate  apply the audit log's migrations as the schema owner and exit\nconfiguration: DPS_* environment variables, see the README";
+
+/// The audit log's database: `DPS_DATABASE_URL` (runtime role), `DPS_MIGRATION_DATABASE_URL`
+/// (schema owner; default the runtime URL) and `DPS_MIGRATE_ON_START`.
+struct Storage {
+    runtime: DbConfig,
+    migration_url: Masked<String>,
+    migrate_on_start: bool,
+}
+
+impl Storage {
+    fn from_env(env: &Env) -> Result<Self, dps_platform::ConfigError> {
+        let runtime = DbConfig::from_env(env)?;
+        Ok(Self {
+            migration_url: env
+                .get("DPS_MIGRATION_DATABASE_URL")
+                .map_or_else(|| runtime.url.clone(), |u| Masked::new(u.to_owned())),
+            migrate_on_start: env.flag_or("DPS_MIGRATE_ON_START", true)?,
+            runtime,
+        })
+    }
+}
+
+async fn run(config: GatewayConfig, backends: Backends, storage: DbConfig) -> Result<(), String> {
     let verifier = match &config.mode {
         Mode::Production { jwks_file } => {
             Verifier::from_jwks_file(jwks_file, &config.issuer, &config.audience)
@@ -61,6 +103,8 @@ async fn run(config: GatewayConfig, backends: Backends) -> Result<(), String> {
             issuer.verifier()
         }
     };
+    let pool = db::connect(&storage).await.map_err(|e| e.to_string())?;
+    let audit = dps_gateway::start_audit(pool.clone(), &config.audit)?;
     let listener = tokio::net::TcpListener::bind(config.listen_addr)
         .await
         .map_err(|e| {
@@ -72,8 +116,8 @@ async fn run(config: GatewayConfig, backends: Backends) -> Result<(), String> {
     tracing::info!(addr = %config.listen_addr, "gateway serving gRPC");
     serve(
         listener,
-        dps_gateway::routes(Arc::new(verifier), &backends),
-        Readiness::Always,
+        dps_gateway::routes(Arc::new(verifier), &backends, audit),
+        Readiness::Database(pool),
         shutdown_signal(),
     )
     .await

@@ -182,6 +182,9 @@ pub const TABLE: &[(&str, &[Role])] = &[
     // Breaches (issue 7): anyone working may report an incident.
     ("/dps.breaches.v1.BreachesService/CreateIncident", EVERYONE_WORKING),
     ("/dps.breaches.v1.BreachesService/GetIncident", READ),
+    // The gateway's access audit log (issue 9 §6): for those who audit.
+    ("/dps.gateway.v1.AuditService/ListAuditEvents", &[Dpo, Auditor]),
+    ("/dps.gateway.v1.AuditService/VerifyAuditChain", &[Dpo, Auditor]),
     // Retention (issue 8). The schedule, holds and the asset register are group governance (the
     // service checks the same roles); a subsidiary's controller decides its own disposals;
     // platforms register records and destroy what they are told to.
@@ -272,9 +275,17 @@ mod tests {
     fn auditors_change_nothing_and_only_health_professionals_approve_health_release() {
         let writes = TABLE.iter().filter(|(p, _)| {
             let method = p.rsplit('/').next().unwrap_or_default();
-            !["Get", "List", "Check", "BatchCheck", "Watch", "Download"]
-                .iter()
-                .any(|read| method.starts_with(read))
+            ![
+                "Get",
+                "List",
+                "Check",
+                "BatchCheck",
+                "Watch",
+                "Download",
+                "Verify",
+            ]
+            .iter()
+            .any(|read| method.starts_with(read))
         });
         for (path, roles) in writes {
             assert!(!roles.contains(&Auditor), "auditors may not call {path}");

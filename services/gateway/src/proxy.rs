@@ -1,5 +1,7 @@
-//! Forwards authenticated calls to the service that owns the method, without decoding the
-//! message: the gateway never sees personal data in a form it could log.
+//! Forwards authenticated, authorised calls to the service that owns the method, and audits every
+//! call. Messages pass through undecoded, except that a unary request's top-level `name` and
+//! `parent` fields are read for the audit row: the gateway never holds personal data in a form
+//! it could log.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -9,25 +11,46 @@ use std::task::{Context, Poll};
 
 use dps_platform::context::GATEWAY_HEADERS;
 use dps_platform::trace_context;
+use http_body_util::{BodyExt as _, Full, Limited, StreamBody};
 use tonic::Status;
 use tonic::body::Body;
+use tonic::codegen::Bytes;
 use tonic::metadata::MetadataMap;
 use tonic::transport::Channel;
 use tower::ServiceExt as _;
+use tower::util::BoxCloneSyncService;
 use tracing::Instrument as _;
 
+use crate::audit::{AuditLog, AuditRecord, chain};
 use crate::auth::Verifier;
 use crate::config::Backends;
+use crate::methods::{MethodInfo, Methods};
 use crate::policy::{self, Role};
 
 /// Request header in which a group-wide caller names the tenant it acts for.
 pub const ACT_FOR_TENANT_HEADER: &str = "dps-tenant";
 
+/// The largest request or response message the gateway passes, in bytes (tonic's default).
+pub const MAX_MESSAGE_BYTES: usize = 4 * 1024 * 1024;
+
+type LocalService = BoxCloneSyncService<http::Request<Body>, http::Response<Body>, Infallible>;
+
+/// Where a package's calls go.
+#[derive(Clone)]
+enum Target {
+    /// A backend service over gRPC.
+    Remote(Channel),
+    /// A service the gateway serves itself (its audit log).
+    Local(LocalService),
+}
+
 /// Routes `/dps.<package>.…` to the backend of that package.
 #[derive(Clone)]
 pub struct Proxy {
     verifier: Arc<Verifier>,
-    routes: Arc<[(&'static str, Channel)]>,
+    audit: AuditLog,
+    methods: Arc<Methods>,
+    routes: Arc<[(&'static str, Target)]>,
 }
 
 impl std::fmt::Debug for Proxy {
@@ -37,19 +60,24 @@ impl std::fmt::Debug for Proxy {
                 "packages",
                 &self.routes.iter().map(|(p, _)| *p).collect::<Vec<_>>(),
             )
-            .finish()
+            .finish_non_exhaustive()
     }
 }
 
 impl Proxy {
     /// A proxy to `backends`; connections are opened lazily and re-established after failures.
-    pub fn new(verifier: Arc<Verifier>, backends: &Backends) -> Self {
+    pub fn new(verifier: Arc<Verifier>, backends: &Backends, audit: AuditLog) -> Self {
         let channel = |url: &str| {
-            Channel::from_shared(url.to_owned())
-                .expect("backend URLs are validated in config")
-                .connect_lazy()
+            Target::Remote(
+                Channel::from_shared(url.to_owned())
+                    .expect("backend URLs are validated in config")
+                    .connect_lazy(),
+            )
         };
-        let routes: Vec<(&'static str, Channel)> = vec![
+        let local = Target::Local(BoxCloneSyncService::new(
+            crate::audit::grpc::AuditApi::server(audit.clone()),
+        ));
+        let routes: Vec<(&'static str, Target)> = vec![
             (
                 "/dps.subject_requests.",
                 channel(&backends.subject_requests),
@@ -57,27 +85,23 @@ impl Proxy {
             ("/dps.breaches.", channel(&backends.breaches)),
             ("/dps.retention.", channel(&backends.retention)),
             ("/dps.consent.", channel(&backends.consent)),
+            ("/dps.gateway.", local),
         ];
         Self {
             verifier,
+            audit,
+            methods: Arc::new(Methods::from_descriptors()),
             routes: routes.into(),
         }
     }
 
     async fn forward<B>(self, request: http::Request<B>) -> http::Response<Body>
     where
-        B: http_body::Body<Data = tonic::codegen::Bytes> + Send + 'static,
+        B: http_body::Body<Data = Bytes> + Send + 'static,
         B::Error: Into<tonic::codegen::StdError>,
     {
         let path = request.uri().path().to_owned();
-        let Some(channel) = self
-            .routes
-            .iter()
-            .find(|(prefix, _)| path.starts_with(prefix))
-            .map(|(_, c)| c.clone())
-        else {
-            return Status::unimplemented(format!("unknown method {path}")).into_http();
-        };
+        let mut record = AuditRecord::new(&path, time::OffsetDateTime::now_utc());
         let (mut parts, body) = request.into_parts();
         let token = parts
             .headers
@@ -95,10 +119,18 @@ impl Proxy {
         let principal = match verified {
             Ok(principal) => principal,
             Err(cause) => {
-                tracing::info!(%path, %cause, "unauthenticated call refused");
-                return Status::unauthenticated("missing or invalid credentials").into_http();
+                record.refusal_cause = cause.to_string();
+                let status = Status::unauthenticated("missing or invalid credentials");
+                return self.refuse(record, status).await;
             }
         };
+        record.caller = principal.caller.as_str().to_owned();
+        record.tenant = principal.tenant.as_str().to_owned();
+        record.roles = principal
+            .roles
+            .iter()
+            .map(|r| r.code().to_owned())
+            .collect();
         let requested = parts
             .headers
             .get(ACT_FOR_TENANT_HEADER)
@@ -106,11 +138,13 @@ impl Proxy {
         let context = match principal.act_for(requested) {
             Ok(context) => context,
             Err(cause) => {
-                tracing::info!(%path, %cause, "call for another tenant refused");
-                return Status::permission_denied(format!("{ACT_FOR_TENANT_HEADER}: {cause}"))
-                    .into_http();
+                record.refusal_cause = format!("{ACT_FOR_TENANT_HEADER}: {cause}");
+                let status = Status::permission_denied(format!("{ACT_FOR_TENANT_HEADER}: {cause}"));
+                return self.refuse(record, status).await;
             }
         };
+        record.tenant = context.tenant.as_str().to_owned();
+        record.roles.clone_from(&context.roles);
         tracing::Span::current().record("tenant_id", context.tenant.as_str());
         let roles: Vec<Role> = context
             .roles
@@ -118,9 +152,22 @@ impl Proxy {
             .filter_map(|r| Role::from_code(r))
             .collect();
         if !policy::permits(&path, &roles) {
-            tracing::info!(%path, ?roles, "call refused by the role table");
-            return Status::permission_denied("your roles do not allow this method").into_http();
+            record.refusal_cause = "the role table does not allow these roles".into();
+            let status = Status::permission_denied("your roles do not allow this method");
+            return self.refuse(record, status).await;
         }
+        // Past the role table, so only methods of the suite: a miss is a configuration error.
+        let (Some(target), Some(method)) = (
+            self.routes
+                .iter()
+                .find(|(prefix, _)| path.starts_with(prefix))
+                .map(|(_, t)| t.clone()),
+            self.methods.get(&path).cloned(),
+        ) else {
+            record.refusal_cause = "no route for a method in the role table".into();
+            let status = Status::unimplemented(format!("unknown method {path}"));
+            return self.refuse(record, status).await;
+        };
         // Callers cannot choose their own identity: drop anything they sent in our headers, and
         // the token itself, which backends do not need.
         parts.headers.remove(http::header::AUTHORIZATION);
@@ -132,27 +179,134 @@ impl Proxy {
         context.write_to(&mut metadata);
         parts.headers = metadata.into_headers();
 
+        // A unary request is read whole (it is one message) for the names it carries.
+        let body = if method.client_streaming {
+            Body::new(body)
+        } else {
+            match Limited::new(body, MAX_MESSAGE_BYTES + 5).collect().await {
+                Ok(collected) => {
+                    let bytes = collected.to_bytes();
+                    record.resource_names = method.resource_names(&bytes);
+                    Body::new(Full::new(bytes))
+                }
+                Err(cause) => {
+                    let status = if cause.is::<http_body_util::LengthLimitError>() {
+                        Status::resource_exhausted(format!(
+                            "the request message exceeds {MAX_MESSAGE_BYTES} bytes"
+                        ))
+                    } else {
+                        Status::cancelled("the request was not received whole")
+                    };
+                    record.refusal_cause = status.message().to_owned();
+                    return self.refuse(record, status).await;
+                }
+            }
+        };
+
         let span = tracing::info_span!("gateway.forward", otel.name = %format!("forward {}", path.trim_start_matches('/')), otel.kind = "client", rpc.method = %path);
         async move {
             trace_context::inject_current(&mut parts.headers);
-            let outbound = http::Request::from_parts(parts, Body::new(body));
-            match channel.oneshot(outbound).await {
-                Ok(response) => response,
-                Err(cause) => {
-                    tracing::error!(%path, %cause, "backend unreachable");
-                    Status::unavailable("the service is temporarily unavailable; retry later")
-                        .into_http()
-                }
-            }
+            record.trace_id = parts
+                .headers
+                .get("traceparent")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.split('-').nth(1))
+                .unwrap_or_default()
+                .to_owned();
+            let outbound = http::Request::from_parts(parts, body);
+            let response = match target {
+                Target::Remote(channel) => match channel.oneshot(outbound).await {
+                    Ok(response) => response,
+                    Err(cause) => {
+                        tracing::error!(%path, %cause, "backend unreachable");
+                        Status::unavailable("the service is temporarily unavailable; retry later")
+                            .into_http()
+                    }
+                },
+                Target::Local(service) => match service.oneshot(outbound).await {
+                    Ok(response) => response,
+                    Err(never) => match never {},
+                },
+            };
+            self.audited(record, &method, response).await
         }
         .instrument(span)
         .await
     }
+
+    /// Audits a call refused before it reached a service; the refusal stands even if the audit
+    /// write fails (nothing was touched).
+    async fn refuse(&self, mut record: AuditRecord, status: Status) -> http::Response<Body> {
+        tracing::info!(method = %record.method, cause = %record.refusal_cause, "call refused");
+        record.status_code = status.code() as i32;
+        record.at = chain::to_micros(time::OffsetDateTime::now_utc());
+        if self.audit.record(record).await.is_err() {
+            tracing::error!("a refused call could not be audited");
+        }
+        status.into_http()
+    }
+
+    /// Audits a call a service answered. A unary answer is held until its row is committed; if
+    /// the audit cannot be written the caller gets `UNAVAILABLE` instead (fail closed). A stream
+    /// is audited as opened before its first message leaves.
+    async fn audited(
+        &self,
+        mut record: AuditRecord,
+        method: &MethodInfo,
+        response: http::Response<Body>,
+    ) -> http::Response<Body> {
+        let (parts, body) = response.into_parts();
+        let header_status = grpc_status(&parts.headers);
+        let (response, status) = if method.server_streaming || header_status.is_some() {
+            (
+                http::Response::from_parts(parts, body),
+                header_status.unwrap_or(0),
+            )
+        } else {
+            match Limited::new(body, MAX_MESSAGE_BYTES + 5).collect().await {
+                Ok(collected) => {
+                    let trailers = collected.trailers().cloned();
+                    let status = trailers.as_ref().and_then(grpc_status).unwrap_or(2);
+                    let mut frames = vec![Ok::<_, Infallible>(http_body::Frame::data(
+                        collected.to_bytes(),
+                    ))];
+                    if let Some(trailers) = trailers {
+                        frames.push(Ok(http_body::Frame::trailers(trailers)));
+                    }
+                    let body = Body::new(StreamBody::new(tokio_stream::iter(frames)));
+                    (http::Response::from_parts(parts, body), status)
+                }
+                Err(cause) => {
+                    tracing::error!(method = %record.method, %cause, "reading the answer failed");
+                    let status = Status::unavailable("the service's answer was cut off");
+                    let code = status.code() as i32;
+                    (status.into_http(), code)
+                }
+            }
+        };
+        record.status_code = status;
+        record.at = chain::to_micros(time::OffsetDateTime::now_utc());
+        match self.audit.record(record).await {
+            Ok(()) => response,
+            Err(e) => {
+                tracing::error!(error = %e, "failing the call closed");
+                Status::unavailable("the access audit log is unavailable; retry later").into_http()
+            }
+        }
+    }
+}
+
+/// The `grpc-status` in `headers`, if there is one.
+fn grpc_status(headers: &http::HeaderMap) -> Option<i32> {
+    headers
+        .get("grpc-status")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
 }
 
 impl<B> tower::Service<http::Request<B>> for Proxy
 where
-    B: http_body::Body<Data = tonic::codegen::Bytes> + Send + 'static,
+    B: http_body::Body<Data = Bytes> + Send + 'static,
     B::Error: Into<tonic::codegen::StdError>,
 {
     type Response = http::Response<Body>;

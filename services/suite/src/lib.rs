@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use dps_gateway::{Backends, GatewayConfig, Verifier};
+use dps_gateway::{AuditConfig, Backends, GatewayConfig, Verifier};
 use dps_platform::db::{self, DbConfig};
 use dps_platform::keystore::{self, KeystoreConfig};
 use dps_platform::main_support::ServiceSpec;
@@ -108,6 +108,9 @@ pub enum SuiteError {
     /// The key store could not be opened.
     #[error(transparent)]
     Keystore(#[from] keystore::KeystoreError),
+    /// The audit log's head-signing key could not be loaded.
+    #[error("audit log: {0}")]
+    Audit(String),
     /// A socket could not be bound.
     #[error("cannot listen on {addr}: {source}")]
     Bind {
@@ -136,10 +139,12 @@ pub async fn start(
     migration_url: &Masked<String>,
     keys: &KeystoreConfig,
     verifier: Verifier,
+    audit: &AuditConfig,
 ) -> Result<RunningSuite, SuiteError> {
     for spec in &SERVICES {
         db::migrate(migration_url, spec.migrator).await?;
     }
+    db::migrate(migration_url, &dps_gateway::MIGRATOR).await?;
     db::migrate(&keys.migration_url, &dps_crypto::MIGRATOR).await?;
     let vault = keystore::open(keys).await?;
     let pool = db::connect(runtime).await?;
@@ -175,7 +180,8 @@ pub async fn start(
         addr: gateway_addr,
         source,
     })?;
-    let routes = dps_gateway::routes(Arc::new(verifier), &backends);
+    let audit = dps_gateway::start_audit(pool.clone(), audit).map_err(SuiteError::Audit)?;
+    let routes = dps_gateway::routes(Arc::new(verifier), &backends, audit);
     servers.push(tokio::spawn(serve(
         listener,
         routes,

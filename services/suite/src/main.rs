@@ -90,12 +90,23 @@ async fn run(config: SuiteConfig) -> Result<(), String> {
             (runtime, migration_url, keys, Some(cluster), where_)
         }
     };
+    // The embedded default keeps the audit chain's head key and exported heads beside its data.
+    let mut audit = config.gateway.audit.clone();
+    if let Database::Embedded { data_dir } = &config.database {
+        audit
+            .key_file
+            .get_or_insert_with(|| data_dir.join("audit-head-key.pem"));
+        audit
+            .head_file
+            .get_or_insert_with(|| data_dir.join("audit-heads.jsonl"));
+    }
     let suite = dps_suite::start(
         config.gateway_addr,
         &runtime,
         &migration_url,
         &keys,
         verifier,
+        &audit,
     )
     .await
     .map_err(|e| e.to_string())?;

@@ -39,3 +39,8 @@ pub mod retention {
         tonic::include_proto!("dps.retention.v1");
     }
 }
+pub mod gateway {
+    pub mod v1 {
+        tonic::include_proto!("dps.gateway.v1");
+    }
+}
