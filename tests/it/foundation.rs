@@ -273,26 +273,40 @@ async fn unknown_methods_are_denied_not_forwarded() {
 
 #[tokio::test]
 async fn reflection_lists_every_service_through_the_gateway_in_both_versions() {
+    use tonic::service::interceptor::InterceptedService;
     use tonic_reflection::pb::{v1, v1alpha};
     let suite = harness::start().await;
+    let list_services = || v1::ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(v1::server_reflection_request::MessageRequest::ListServices(
+            String::new(),
+        )),
+    };
+    // Not to strangers: the external listener answers reflection only with a valid token.
+    let status = v1::server_reflection_client::ServerReflectionClient::new(suite.gateway())
+        .server_reflection_info(tokio_stream::iter([list_services()]))
+        .await
+        .expect_err("no token");
+    assert_eq!(status.code(), Code::Unauthenticated);
+    let authenticated = || {
+        InterceptedService::new(
+            suite.gateway(),
+            bearer(Some(suite.token("acme-north")), &[]),
+        )
+    };
     let expected = [
         "dps.subject_requests.v1.SubjectRequestsService",
         "dps.subject_requests.v1.ComplaintService",
         "dps.breaches.v1.BreachesService",
         "dps.retention.v1.RetentionService",
         "dps.consent.v1.ConsentService",
+        "dps.gateway.v1.AuditService",
         "grpc.health.v1.Health",
     ];
 
-    let mut client = v1::server_reflection_client::ServerReflectionClient::new(suite.gateway());
-    let request = v1::ServerReflectionRequest {
-        host: String::new(),
-        message_request: Some(v1::server_reflection_request::MessageRequest::ListServices(
-            String::new(),
-        )),
-    };
+    let mut client = v1::server_reflection_client::ServerReflectionClient::new(authenticated());
     let mut responses = client
-        .server_reflection_info(tokio_stream::iter([request]))
+        .server_reflection_info(tokio_stream::iter([list_services()]))
         .await
         .expect("v1 reflection")
         .into_inner();
@@ -316,7 +330,7 @@ async fn reflection_lists_every_service_through_the_gateway_in_both_versions() {
 
     // Python's grpcio-reflection client only speaks v1alpha.
     let mut client =
-        v1alpha::server_reflection_client::ServerReflectionClient::new(suite.gateway());
+        v1alpha::server_reflection_client::ServerReflectionClient::new(authenticated());
     let request = v1alpha::ServerReflectionRequest {
         host: String::new(),
         message_request: Some(

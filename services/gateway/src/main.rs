@@ -6,7 +6,7 @@ use std::sync::Arc;
 use dps_gateway::{Backends, DevIssuer, GatewayConfig, Mode, Verifier};
 use dps_platform::Env;
 use dps_platform::db::{self, DbConfig};
-use dps_platform::server::{Readiness, serve, shutdown_signal};
+use dps_platform::server::{Readiness, Reflection, serve_with, shutdown_signal};
 use dps_platform::telemetry::{self, TelemetryConfig};
 use dps_types::Masked;
 
@@ -114,10 +114,11 @@ async fn run(config: GatewayConfig, backends: Backends, storage: DbConfig) -> Re
             )
         })?;
     tracing::info!(addr = %config.listen_addr, "gateway serving gRPC");
-    serve(
+    serve_with(
         listener,
         dps_gateway::routes(Arc::new(verifier), &backends, audit),
         Readiness::Database(pool),
+        Reflection::InRoutes,
         shutdown_signal(),
     )
     .await

@@ -7,6 +7,8 @@ use std::collections::HashMap;
 use prost::Message as _;
 use prost_types::field_descriptor_proto::Type;
 
+use crate::policy;
+
 /// Names at most this many resources per call in the audit row.
 const MAX_NAMES: usize = 8;
 /// A resource name longer than this is not one of ours.
@@ -127,6 +129,16 @@ impl Methods {
                     );
                 }
             }
+        }
+        for path in policy::REFLECTION {
+            methods.insert(
+                (*path).to_owned(),
+                MethodInfo {
+                    client_streaming: true,
+                    server_streaming: true,
+                    resource_fields: Vec::new(),
+                },
+            );
         }
         Self(methods)
     }

@@ -109,6 +109,24 @@ const EVERYONE_WORKING: &[Role] = &[
     CareRecordPlatform,
 ];
 
+/// Every role: what any authenticated caller may do.
+const ANY: &[Role] = &[
+    Dpo,
+    ComplianceManager,
+    Auditor,
+    Controller,
+    Staff,
+    HealthProfessional,
+    HrPlatform,
+    CareRecordPlatform,
+];
+
+/// Server reflection, served by the gateway behind authentication.
+pub const REFLECTION: &[&str] = &[
+    "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
+    "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
+];
+
 /// `(full method path, roles allowed)`. Paths are `/package.Service/Method`.
 #[rustfmt::skip]
 pub const TABLE: &[(&str, &[Role])] = &[
@@ -185,6 +203,9 @@ pub const TABLE: &[(&str, &[Role])] = &[
     // The gateway's access audit log (issue 9 §6): for those who audit.
     ("/dps.gateway.v1.AuditService/ListAuditEvents", &[Dpo, Auditor]),
     ("/dps.gateway.v1.AuditService/VerifyAuditChain", &[Dpo, Auditor]),
+    // Server reflection describes the API, not data: any authenticated caller.
+    ("/grpc.reflection.v1.ServerReflection/ServerReflectionInfo", ANY),
+    ("/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo", ANY),
     // Retention (issue 8). The schedule, holds and the asset register are group governance (the
     // service checks the same roles); a subsidiary's controller decides its own disposals;
     // platforms register records and destroy what they are told to.
@@ -243,6 +264,7 @@ mod tests {
                     })
                 })
             })
+            .chain(REFLECTION.iter().map(|p| (*p).to_owned()))
             .collect()
     }
 
@@ -283,6 +305,7 @@ mod tests {
                 "Watch",
                 "Download",
                 "Verify",
+                "ServerReflection",
             ]
             .iter()
             .any(|read| method.starts_with(read))

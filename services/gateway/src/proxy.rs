@@ -77,6 +77,12 @@ impl Proxy {
         let local = Target::Local(BoxCloneSyncService::new(
             crate::audit::grpc::AuditApi::server(audit.clone()),
         ));
+        // Reflection describes the whole API: for authenticated callers only.
+        let reflection = Target::Local(BoxCloneSyncService::new(
+            dps_platform::server::with_reflection(tonic::service::Routes::default())
+                .expect("the embedded descriptor sets are valid")
+                .prepare(),
+        ));
         let routes: Vec<(&'static str, Target)> = vec![
             (
                 "/dps.subject_requests.",
@@ -86,6 +92,7 @@ impl Proxy {
             ("/dps.retention.", channel(&backends.retention)),
             ("/dps.consent.", channel(&backends.consent)),
             ("/dps.gateway.", local),
+            ("/grpc.reflection.", reflection),
         ];
         Self {
             verifier,

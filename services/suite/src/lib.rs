@@ -12,7 +12,7 @@ use dps_gateway::{AuditConfig, Backends, GatewayConfig, Verifier};
 use dps_platform::db::{self, DbConfig};
 use dps_platform::keystore::{self, KeystoreConfig};
 use dps_platform::main_support::ServiceSpec;
-use dps_platform::server::{Readiness, serve};
+use dps_platform::server::{Readiness, Reflection, serve, serve_with};
 use dps_platform::telemetry::TelemetryConfig;
 use dps_platform::{ConfigError, Env};
 use dps_types::Masked;
@@ -182,10 +182,11 @@ pub async fn start(
     })?;
     let audit = dps_gateway::start_audit(pool.clone(), audit).map_err(SuiteError::Audit)?;
     let routes = dps_gateway::routes(Arc::new(verifier), &backends, audit);
-    servers.push(tokio::spawn(serve(
+    servers.push(tokio::spawn(serve_with(
         listener,
         routes,
         Readiness::Always,
+        Reflection::InRoutes,
         wait_for_stop(stopped),
     )));
     tracing::info!(addr = %gateway_addr, "gateway serving");

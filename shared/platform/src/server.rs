@@ -42,6 +42,32 @@ pub enum ServeError {
     Transport(#[from] tonic::transport::Error),
 }
 
+/// Server reflection (v1, and v1alpha for Python's grpcio-reflection client) over every package
+/// of the suite and the health service, added to `routes`.
+pub fn with_reflection(routes: Routes) -> Result<Routes, ServeError> {
+    let reflection = |builder: tonic_reflection::server::Builder<'static>| {
+        builder
+            .register_encoded_file_descriptor_set(dps_proto::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+    };
+    let v1 = reflection(tonic_reflection::server::Builder::configure())
+        .build_v1()
+        .map_err(|e| ServeError::Reflection(e.to_string()))?;
+    let v1alpha = reflection(tonic_reflection::server::Builder::configure())
+        .build_v1alpha()
+        .map_err(|e| ServeError::Reflection(e.to_string()))?;
+    Ok(routes.add_service(v1).add_service(v1alpha))
+}
+
+/// Whether a server answers reflection itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reflection {
+    /// Backends: reachable only from inside the cluster.
+    Open,
+    /// The gateway: it serves reflection behind authentication through its own routes.
+    InRoutes,
+}
+
 /// Serves `routes` on `listener` until `shutdown` completes, then reports NOT_SERVING, stops
 /// accepting, and drains calls in flight. Bind the listener before calling, so callers (and tests)
 /// know the address without sleeping.
@@ -49,6 +75,17 @@ pub async fn serve(
     listener: TcpListener,
     routes: Routes,
     readiness: Readiness,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<(), ServeError> {
+    serve_with(listener, routes, readiness, Reflection::Open, shutdown).await
+}
+
+/// [`serve`], choosing whether reflection is served openly.
+pub async fn serve_with(
+    listener: TcpListener,
+    routes: Routes,
+    readiness: Readiness,
+    reflection: Reflection,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), ServeError> {
     let (reporter, health) = tonic_health::server::health_reporter();
@@ -70,24 +107,12 @@ pub async fn serve(
         }
     };
 
-    let reflection = |builder: tonic_reflection::server::Builder<'static>| {
-        builder
-            .register_encoded_file_descriptor_set(dps_proto::FILE_DESCRIPTOR_SET)
-            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-    };
-    let reflection_v1 = reflection(tonic_reflection::server::Builder::configure())
-        .build_v1()
-        .map_err(|e| ServeError::Reflection(e.to_string()))?;
-    let reflection_v1alpha = reflection(tonic_reflection::server::Builder::configure())
-        .build_v1alpha()
-        .map_err(|e| ServeError::Reflection(e.to_string()))?;
-
+    let mut routes = routes.add_service(health);
+    if reflection == Reflection::Open {
+        routes = with_reflection(routes)?;
+    }
     let mut server = tonic::transport::Server::builder().layer(ServerTraceLayer);
-    let router = server
-        .add_routes(routes)
-        .add_service(health)
-        .add_service(reflection_v1)
-        .add_service(reflection_v1alpha);
+    let router = server.add_routes(routes);
     let drain_reporter = reporter.clone();
     let signal = async move {
         shutdown.await;
