@@ -42,11 +42,11 @@ pub async fn start() -> Suite {
         &db.owner_url(),
         &keys,
         issuer.verifier(),
-        &dps_gateway::AuditConfig {
-            key_file: None,
-            head_file: None,
-            export_every: std::time::Duration::from_secs(60),
-        },
+        &dps_gateway::GatewayConfig::from_env(&dps_platform::Env::from_pairs([(
+            "DPS_GATEWAY_MODE",
+            "development",
+        )]))
+        .expect("development settings"),
     )
     .await
     .expect("suite starts");

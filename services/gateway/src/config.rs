@@ -56,6 +56,8 @@ pub struct GatewayConfig {
     pub audience: String,
     /// The access audit log's head export.
     pub audit: AuditConfig,
+    /// Rate and default deadline.
+    pub limits: crate::Limits,
 }
 
 /// Where the audit chain's signed heads go (issue 9 §6).
@@ -138,11 +140,27 @@ impl GatewayConfig {
             head_file: env.get("DPS_GATEWAY_AUDIT_HEAD_FILE").map(PathBuf::from),
             export_every: std::time::Duration::from_secs(export_seconds),
         };
+        let defaults = crate::Limits::default();
+        let timeout_seconds: u64 = env.parse_or(
+            "DPS_GATEWAY_DEFAULT_TIMEOUT_SECONDS",
+            defaults.default_timeout.as_secs(),
+        )?;
+        if timeout_seconds == 0 {
+            return Err(ConfigError::new(
+                "DPS_GATEWAY_DEFAULT_TIMEOUT_SECONDS",
+                "must be at least 1",
+            ));
+        }
+        let limits = crate::Limits {
+            rate_per_second: env.parse_or("DPS_GATEWAY_RATE_LIMIT", defaults.rate_per_second)?,
+            default_timeout: std::time::Duration::from_secs(timeout_seconds),
+        };
         Ok(Self {
             listen_addr: env
                 .parse_or("DPS_LISTEN_ADDR", SocketAddr::from(([0, 0, 0, 0], 50051)))?,
             mode,
             audit,
+            limits,
             issuer,
             audience: env
                 .get("DPS_GATEWAY_AUDIENCE")

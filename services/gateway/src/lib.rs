@@ -9,6 +9,7 @@
 pub mod audit;
 pub mod auth;
 pub mod config;
+pub mod limits;
 pub mod methods;
 pub mod policy;
 pub mod proxy;
@@ -20,6 +21,7 @@ use tonic::service::Routes;
 pub use audit::AuditLog;
 pub use auth::{DevIssuer, Principal, Verifier};
 pub use config::{AuditConfig, Backends, GatewayConfig, Mode};
+pub use limits::Limits;
 
 /// The gateway's own schema: the access audit log.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!();
@@ -27,8 +29,13 @@ pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!();
 /// The gateway's routes: every `dps.*` method is authenticated, authorised, audited and forwarded
 /// to its backend (or to the gateway's own audit service). Health and reflection are added by the
 /// platform's server bootstrap.
-pub fn routes(verifier: Arc<Verifier>, backends: &Backends, audit: AuditLog) -> Routes {
-    let proxy = proxy::Proxy::new(verifier, backends, audit);
+pub fn routes(
+    verifier: Arc<Verifier>,
+    backends: &Backends,
+    audit: AuditLog,
+    limits: Limits,
+) -> Routes {
+    let proxy = proxy::Proxy::new(verifier, backends, audit, limits);
     Routes::from(Routes::default().into_axum_router().fallback_service(proxy))
 }
 

@@ -116,7 +116,7 @@ async fn run(config: GatewayConfig, backends: Backends, storage: DbConfig) -> Re
     tracing::info!(addr = %config.listen_addr, "gateway serving gRPC");
     serve_with(
         listener,
-        dps_gateway::routes(Arc::new(verifier), &backends, audit),
+        dps_gateway::routes(Arc::new(verifier), &backends, audit, config.limits),
         Readiness::Database(pool),
         Reflection::InRoutes,
         shutdown_signal(),

@@ -8,6 +8,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
 
 use dps_platform::context::GATEWAY_HEADERS;
 use dps_platform::trace_context;
@@ -24,6 +25,7 @@ use tracing::Instrument as _;
 use crate::audit::{AuditLog, AuditRecord, chain};
 use crate::auth::Verifier;
 use crate::config::Backends;
+use crate::limits::{self, Limits, RateLimiter};
 use crate::methods::{MethodInfo, Methods};
 use crate::policy::{self, Role};
 
@@ -32,6 +34,13 @@ pub const ACT_FOR_TENANT_HEADER: &str = "dps-tenant";
 
 /// The largest request or response message the gateway passes, in bytes (tonic's default).
 pub const MAX_MESSAGE_BYTES: usize = 4 * 1024 * 1024;
+
+/// How long connecting to a backend may take before it counts as down.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// The gateway answers `DEADLINE_EXCEEDED` this much before the caller's deadline: at the
+/// deadline itself tonic's own server timeout would answer first, with `CANCELLED`.
+const DEADLINE_MARGIN: Duration = Duration::from_millis(25);
 
 type LocalService = BoxCloneSyncService<http::Request<Body>, http::Response<Body>, Infallible>;
 
@@ -51,6 +60,8 @@ pub struct Proxy {
     audit: AuditLog,
     methods: Arc<Methods>,
     routes: Arc<[(&'static str, Target)]>,
+    limiter: Arc<RateLimiter>,
+    limits: Limits,
 }
 
 impl std::fmt::Debug for Proxy {
@@ -66,11 +77,18 @@ impl std::fmt::Debug for Proxy {
 
 impl Proxy {
     /// A proxy to `backends`; connections are opened lazily and re-established after failures.
-    pub fn new(verifier: Arc<Verifier>, backends: &Backends, audit: AuditLog) -> Self {
+    pub fn new(
+        verifier: Arc<Verifier>,
+        backends: &Backends,
+        audit: AuditLog,
+        limits: Limits,
+    ) -> Self {
         let channel = |url: &str| {
             Target::Remote(
                 Channel::from_shared(url.to_owned())
                     .expect("backend URLs are validated in config")
+                    // A backend that does not accept a connection is down: say so quickly.
+                    .connect_timeout(CONNECT_TIMEOUT)
                     .connect_lazy(),
             )
         };
@@ -99,6 +117,8 @@ impl Proxy {
             audit,
             methods: Arc::new(Methods::from_descriptors()),
             routes: routes.into(),
+            limiter: Arc::new(RateLimiter::new(limits.rate_per_second)),
+            limits,
         }
     }
 
@@ -163,6 +183,17 @@ impl Proxy {
             let status = Status::permission_denied("your roles do not allow this method");
             return self.refuse(record, status).await;
         }
+        if !self.limiter.allow(
+            &format!("{}/{}", record.tenant, record.caller),
+            Instant::now(),
+        ) {
+            record.refusal_cause = "rate limit".into();
+            let status = Status::resource_exhausted(format!(
+                "more than {} calls a second: slow down and retry",
+                self.limits.rate_per_second
+            ));
+            return self.refuse(record, status).await;
+        }
         // Past the role table, so only methods of the suite: a miss is a configuration error.
         let (Some(target), Some(method)) = (
             self.routes
@@ -210,6 +241,18 @@ impl Proxy {
             }
         };
 
+        let caller_deadline = parts
+            .headers
+            .get("grpc-timeout")
+            .and_then(|v| v.to_str().ok())
+            .and_then(limits::grpc_timeout);
+        let deadline = match caller_deadline {
+            Some(d) => Some(d.saturating_sub(DEADLINE_MARGIN)),
+            None if !method.client_streaming && !method.server_streaming => {
+                Some(self.limits.default_timeout)
+            }
+            None => None,
+        };
         let span = tracing::info_span!("gateway.forward", otel.name = %format!("forward {}", path.trim_start_matches('/')), otel.kind = "client", rpc.method = %path);
         async move {
             trace_context::inject_current(&mut parts.headers);
@@ -221,21 +264,50 @@ impl Proxy {
                 .unwrap_or_default()
                 .to_owned();
             let outbound = http::Request::from_parts(parts, body);
-            let response = match target {
-                Target::Remote(channel) => match channel.oneshot(outbound).await {
-                    Ok(response) => response,
-                    Err(cause) => {
-                        tracing::error!(%path, %cause, "backend unreachable");
-                        Status::unavailable("the service is temporarily unavailable; retry later")
+            let answer = async {
+                let response = match target {
+                    Target::Remote(channel) => match channel.oneshot(outbound).await {
+                        Ok(response) => response,
+                        Err(cause) => {
+                            tracing::error!(%path, %cause, "backend unreachable");
+                            Status::unavailable(
+                                "the service is temporarily unavailable; retry later",
+                            )
                             .into_http()
+                        }
+                    },
+                    Target::Local(service) => match service.oneshot(outbound).await {
+                        Ok(response) => response,
+                        Err(never) => match never {},
+                    },
+                };
+                settle(&method, response).await
+            };
+            let (response, status) = match deadline {
+                None => answer.await,
+                Some(limit) => match tokio::time::timeout(limit, answer).await {
+                    Ok(settled) => settled,
+                    Err(_) => {
+                        let status = Status::deadline_exceeded(if caller_deadline.is_some() {
+                            "the call's deadline passed before the service answered"
+                        } else {
+                            "the service did not answer in time"
+                        });
+                        // Nothing is released, so the answer need not wait for its row: waiting
+                        // could let tonic's own timeout answer CANCELLED first.
+                        record.status_code = status.code() as i32;
+                        record.at = chain::to_micros(time::OffsetDateTime::now_utc());
+                        let audit = self.audit.clone();
+                        tokio::spawn(async move {
+                            if audit.record(record).await.is_err() {
+                                tracing::error!("a call past its deadline could not be audited");
+                            }
+                        });
+                        return status.into_http();
                     }
                 },
-                Target::Local(service) => match service.oneshot(outbound).await {
-                    Ok(response) => response,
-                    Err(never) => match never {},
-                },
             };
-            self.audited(record, &method, response).await
+            self.commit(record, status, response).await
         }
         .instrument(span)
         .await
@@ -253,44 +325,15 @@ impl Proxy {
         status.into_http()
     }
 
-    /// Audits a call a service answered. A unary answer is held until its row is committed; if
-    /// the audit cannot be written the caller gets `UNAVAILABLE` instead (fail closed). A stream
-    /// is audited as opened before its first message leaves.
-    async fn audited(
+    /// Writes the row of a call a service answered. A unary answer was held until now; if the
+    /// row cannot be written the caller gets `UNAVAILABLE` instead (fail closed). A stream is
+    /// audited as opened before its first message leaves.
+    async fn commit(
         &self,
         mut record: AuditRecord,
-        method: &MethodInfo,
+        status: i32,
         response: http::Response<Body>,
     ) -> http::Response<Body> {
-        let (parts, body) = response.into_parts();
-        let header_status = grpc_status(&parts.headers);
-        let (response, status) = if method.server_streaming || header_status.is_some() {
-            (
-                http::Response::from_parts(parts, body),
-                header_status.unwrap_or(0),
-            )
-        } else {
-            match Limited::new(body, MAX_MESSAGE_BYTES + 5).collect().await {
-                Ok(collected) => {
-                    let trailers = collected.trailers().cloned();
-                    let status = trailers.as_ref().and_then(grpc_status).unwrap_or(2);
-                    let mut frames = vec![Ok::<_, Infallible>(http_body::Frame::data(
-                        collected.to_bytes(),
-                    ))];
-                    if let Some(trailers) = trailers {
-                        frames.push(Ok(http_body::Frame::trailers(trailers)));
-                    }
-                    let body = Body::new(StreamBody::new(tokio_stream::iter(frames)));
-                    (http::Response::from_parts(parts, body), status)
-                }
-                Err(cause) => {
-                    tracing::error!(method = %record.method, %cause, "reading the answer failed");
-                    let status = Status::unavailable("the service's answer was cut off");
-                    let code = status.code() as i32;
-                    (status.into_http(), code)
-                }
-            }
-        };
         record.status_code = status;
         record.at = chain::to_micros(time::OffsetDateTime::now_utc());
         match self.audit.record(record).await {
@@ -299,6 +342,42 @@ impl Proxy {
                 tracing::error!(error = %e, "failing the call closed");
                 Status::unavailable("the access audit log is unavailable; retry later").into_http()
             }
+        }
+    }
+}
+
+/// Reads a unary answer whole, for its status; a streamed one is passed on as it comes (its
+/// status is OK unless the service refused at once).
+async fn settle(
+    method: &MethodInfo,
+    response: http::Response<Body>,
+) -> (http::Response<Body>, i32) {
+    let (parts, body) = response.into_parts();
+    let header_status = grpc_status(&parts.headers);
+    if method.server_streaming || header_status.is_some() {
+        return (
+            http::Response::from_parts(parts, body),
+            header_status.unwrap_or(0),
+        );
+    }
+    match Limited::new(body, MAX_MESSAGE_BYTES + 5).collect().await {
+        Ok(collected) => {
+            let trailers = collected.trailers().cloned();
+            let status = trailers.as_ref().and_then(grpc_status).unwrap_or(2);
+            let mut frames = vec![Ok::<_, Infallible>(http_body::Frame::data(
+                collected.to_bytes(),
+            ))];
+            if let Some(trailers) = trailers {
+                frames.push(Ok(http_body::Frame::trailers(trailers)));
+            }
+            let body = Body::new(StreamBody::new(tokio_stream::iter(frames)));
+            (http::Response::from_parts(parts, body), status)
+        }
+        Err(cause) => {
+            tracing::error!(%cause, "reading the answer failed");
+            let status = Status::unavailable("the service's answer was cut off");
+            let code = status.code() as i32;
+            (status.into_http(), code)
         }
     }
 }

@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use dps_gateway::{AuditConfig, Backends, GatewayConfig, Verifier};
+use dps_gateway::{Backends, GatewayConfig, Verifier};
 use dps_platform::db::{self, DbConfig};
 use dps_platform::keystore::{self, KeystoreConfig};
 use dps_platform::main_support::ServiceSpec;
@@ -139,7 +139,7 @@ pub async fn start(
     migration_url: &Masked<String>,
     keys: &KeystoreConfig,
     verifier: Verifier,
-    audit: &AuditConfig,
+    gateway: &GatewayConfig,
 ) -> Result<RunningSuite, SuiteError> {
     for spec in &SERVICES {
         db::migrate(migration_url, spec.migrator).await?;
@@ -180,8 +180,9 @@ pub async fn start(
         addr: gateway_addr,
         source,
     })?;
-    let audit = dps_gateway::start_audit(pool.clone(), audit).map_err(SuiteError::Audit)?;
-    let routes = dps_gateway::routes(Arc::new(verifier), &backends, audit);
+    let audit =
+        dps_gateway::start_audit(pool.clone(), &gateway.audit).map_err(SuiteError::Audit)?;
+    let routes = dps_gateway::routes(Arc::new(verifier), &backends, audit, gateway.limits);
     servers.push(tokio::spawn(serve_with(
         listener,
         routes,

@@ -91,12 +91,14 @@ async fn run(config: SuiteConfig) -> Result<(), String> {
         }
     };
     // The embedded default keeps the audit chain's head key and exported heads beside its data.
-    let mut audit = config.gateway.audit.clone();
+    let mut gateway = config.gateway.clone();
     if let Database::Embedded { data_dir } = &config.database {
-        audit
+        gateway
+            .audit
             .key_file
             .get_or_insert_with(|| data_dir.join("audit-head-key.pem"));
-        audit
+        gateway
+            .audit
             .head_file
             .get_or_insert_with(|| data_dir.join("audit-heads.jsonl"));
     }
@@ -106,7 +108,7 @@ async fn run(config: SuiteConfig) -> Result<(), String> {
         &migration_url,
         &keys,
         verifier,
-        &audit,
+        &gateway,
     )
     .await
     .map_err(|e| e.to_string())?;

@@ -4,6 +4,7 @@
 //! `UNAVAILABLE` and one it refuses `PERMISSION_DENIED` or `UNAUTHENTICATED`.
 
 mod audit;
+mod limits;
 mod roles;
 
 use std::path::PathBuf;
@@ -35,13 +36,17 @@ impl Drop for Gateway {
 }
 
 async fn gateway() -> Gateway {
+    gateway_with(CLOSED, dps_gateway::Limits::default()).await
+}
+
+async fn gateway_with(backend: &str, limits: dps_gateway::Limits) -> Gateway {
     let db = TestDb::new(&[&dps_gateway::MIGRATOR]).await;
     let issuer = DevIssuer::load_or_create(None, "dps-test", "dps-suite").expect("key");
     let backends = Backends {
-        subject_requests: CLOSED.into(),
-        breaches: CLOSED.into(),
-        retention: CLOSED.into(),
-        consent: CLOSED.into(),
+        subject_requests: backend.into(),
+        breaches: backend.into(),
+        retention: backend.into(),
+        consent: backend.into(),
     };
     let head_file = std::env::temp_dir().join(format!("dps-heads-{}.jsonl", db.name()));
     let config = AuditConfig {
@@ -50,7 +55,12 @@ async fn gateway() -> Gateway {
         export_every: Duration::from_secs(3600),
     };
     let audit = dps_gateway::start_audit(db.pool().clone(), &config).expect("audit");
-    let routes = dps_gateway::routes(Arc::new(issuer.verifier()), &backends, audit.clone());
+    let routes = dps_gateway::routes(
+        Arc::new(issuer.verifier()),
+        &backends,
+        audit.clone(),
+        limits,
+    );
     let server = dps_test_support::spawn(routes, Readiness::Always).await;
     Gateway {
         issuer,
