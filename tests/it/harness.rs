@@ -41,7 +41,7 @@ pub async fn start() -> Suite {
         &runtime,
         &db.owner_url(),
         &keys,
-        issuer.verifier(),
+        std::sync::Arc::new(issuer.verifier()),
         &dps_gateway::GatewayConfig::from_env(&dps_platform::Env::from_pairs([(
             "DPS_GATEWAY_MODE",
             "development",

@@ -5,8 +5,10 @@
 //! `nbf`, `iss`, `aud` and `sub` are required, `nbf` is checked, and the leeway is explicit.
 //! Keys come only from our configuration, never from a token's `jku`, `jwk` or `x5u` header.
 
-use std::collections::HashMap;
-use std::path::Path;
+use std::collections::{HashMap, VecDeque};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Instant;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
@@ -84,21 +86,53 @@ pub enum KeyError {
     Invalid(String),
 }
 
-/// Verifies bearer tokens against a fixed set of public keys.
+type KeyMap = HashMap<String, (DecodingKey, Validation)>;
+
+/// Where the identity provider's key set comes from, re-read to follow key rotation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeySource {
+    /// A file (e.g. a mounted ConfigMap kept in sync with the provider).
+    File(PathBuf),
+    /// The provider's JWKS URL (`https://…`, or `http://` inside a cluster).
+    Url(String),
+}
+
+/// Verifies bearer tokens against the identity provider's public keys. Keys are swapped whole
+/// on reload, so a verification sees one consistent set.
 pub struct Verifier {
-    keys: HashMap<String, (DecodingKey, Validation)>,
+    keys: RwLock<Arc<KeyMap>>,
+    issuer: String,
+    audience: String,
+    source: Option<KeySource>,
+    on_demand: Mutex<VecDeque<Instant>>,
 }
 
 impl std::fmt::Debug for Verifier {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Verifier")
-            .field("kids", &self.keys.keys().collect::<Vec<_>>())
-            .finish()
+            .field("kids", &self.current().keys().cloned().collect::<Vec<_>>())
+            .field("source", &self.source)
+            .finish_non_exhaustive()
     }
 }
 
+/// Reloads of the key set that unknown `kid`s may trigger, per minute: random `kid`s must not
+/// make the gateway hammer the identity provider.
+pub const ON_DEMAND_RELOADS_PER_MINUTE: usize = 10;
+
+/// The largest key set read, in bytes.
+const MAX_JWKS_BYTES: u64 = 1024 * 1024;
+
 impl Verifier {
-    /// Loads a JWKS file.
+    /// Loads the key set from `source` once; [`Verifier::reload`] and
+    /// [`Verifier::spawn_refresh`] keep it current.
+    pub async fn load(source: KeySource, issuer: &str, audience: &str) -> Result<Self, KeyError> {
+        let json = fetch(&source).await?;
+        let keys = parse_jwks(&json, issuer, audience)?;
+        Ok(Self::with_keys(keys, issuer, audience, Some(source)))
+    }
+
+    /// Loads a JWKS file (without reloading it).
     pub fn from_jwks_file(path: &Path, issuer: &str, audience: &str) -> Result<Self, KeyError> {
         let json = std::fs::read_to_string(path).map_err(|source| KeyError::Io {
             path: path.display().to_string(),
@@ -108,34 +142,154 @@ impl Verifier {
             .map_err(|e| KeyError::Invalid(format!("{}: {e}", path.display())))
     }
 
-    /// Builds a verifier from a JWKS document. Keys without a `kid`, or of an algorithm other
-    /// than RS256, ES256 or EdDSA, are skipped; a set with no usable key is refused.
+    /// Builds a verifier from a JWKS document, never reloaded.
     pub fn from_jwks(json: &str, issuer: &str, audience: &str) -> Result<Self, KeyError> {
-        let set: JwkSet = serde_json::from_str(json)
-            .map_err(|e| KeyError::Invalid(format!("not a JSON Web Key Set: {e}")))?;
-        let mut keys = HashMap::new();
-        for jwk in &set.keys {
-            let Some(kid) = jwk.common.key_id.clone() else {
-                tracing::warn!("skipping a key without kid");
-                continue;
-            };
-            let Some(algorithm) = pinned_algorithm(jwk.common.key_algorithm, &jwk.algorithm) else {
-                tracing::warn!(%kid, "skipping a key whose algorithm is not RS256, ES256 or EdDSA");
-                continue;
-            };
-            let key = DecodingKey::from_jwk(jwk)
-                .map_err(|e| KeyError::Invalid(format!("key {kid}: {e}")))?;
-            keys.insert(kid, (key, validation(algorithm, issuer, audience)));
-        }
-        if keys.is_empty() {
-            return Err(KeyError::Invalid(
-                "no usable key (RS256, ES256 or EdDSA with a kid)".into(),
-            ));
-        }
-        Ok(Self { keys })
+        let keys = parse_jwks(json, issuer, audience)?;
+        Ok(Self::with_keys(keys, issuer, audience, None))
     }
 
-    /// Verifies a bearer token and returns the caller it proves.
+    fn with_keys(keys: KeyMap, issuer: &str, audience: &str, source: Option<KeySource>) -> Self {
+        Self {
+            keys: RwLock::new(Arc::new(keys)),
+            issuer: issuer.to_owned(),
+            audience: audience.to_owned(),
+            source,
+            on_demand: Mutex::new(VecDeque::new()),
+        }
+    }
+
+    fn current(&self) -> Arc<KeyMap> {
+        Arc::clone(&self.keys.read().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    /// Re-reads the key set; a set that cannot be read or has no usable key leaves the current
+    /// one in place. Returns the number of keys now in use.
+    pub async fn reload(&self) -> Result<usize, KeyError> {
+        let Some(source) = &self.source else {
+            return Ok(self.current().len());
+        };
+        let keys = parse_jwks(&fetch(source).await?, &self.issuer, &self.audience)?;
+        let count = keys.len();
+        *self.keys.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(keys);
+        Ok(count)
+    }
+
+    /// Reloads every `every` in the background, for as long as the verifier lives.
+    pub fn spawn_refresh(self: &Arc<Self>, every: std::time::Duration) {
+        let weak = Arc::downgrade(self);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            tick.tick().await;
+            loop {
+                tick.tick().await;
+                let Some(verifier) = weak.upgrade() else {
+                    return;
+                };
+                if let Err(e) = verifier.reload().await {
+                    tracing::warn!(error = %e, "reloading the identity provider's keys failed; keeping the current ones");
+                }
+            }
+        });
+    }
+
+    /// Whether an unknown `kid` may trigger a reload now (at most
+    /// [`ON_DEMAND_RELOADS_PER_MINUTE`] in any minute).
+    fn may_reload(&self, now: Instant) -> bool {
+        let mut recent = self.on_demand.lock().unwrap_or_else(|e| e.into_inner());
+        while recent
+            .front()
+            .is_some_and(|t| now.duration_since(*t) >= std::time::Duration::from_secs(60))
+        {
+            recent.pop_front();
+        }
+        if recent.len() >= ON_DEMAND_RELOADS_PER_MINUTE {
+            return false;
+        }
+        recent.push_back(now);
+        true
+    }
+
+    /// Verifies a token; a `kid` not in the current set reloads the set first (rate-limited),
+    /// so keys the provider rotates in are accepted without a restart.
+    pub async fn verify_fresh(&self, token: &str) -> Result<Principal, AuthError> {
+        match self.verify(token) {
+            Err(AuthError::UnknownKey)
+                if self.source.is_some() && self.may_reload(Instant::now()) =>
+            {
+                if let Err(e) = self.reload().await {
+                    tracing::warn!(error = %e, "reloading keys for an unknown kid failed");
+                }
+                self.verify(token)
+            }
+            other => other,
+        }
+    }
+}
+
+/// Reads the key set from its source.
+async fn fetch(source: &KeySource) -> Result<String, KeyError> {
+    match source {
+        KeySource::File(path) => {
+            tokio::fs::read_to_string(path)
+                .await
+                .map_err(|source| KeyError::Io {
+                    path: path.display().to_string(),
+                    source,
+                })
+        }
+        KeySource::Url(url) => {
+            let url = url.clone();
+            tokio::task::spawn_blocking(move || {
+                let agent: ureq::Agent = ureq::Agent::config_builder()
+                    .timeout_global(Some(std::time::Duration::from_secs(5)))
+                    .build()
+                    .into();
+                agent
+                    .get(&url)
+                    .header("accept", "application/json")
+                    .call()
+                    .map_err(|e| KeyError::Invalid(format!("fetching {url}: {e}")))?
+                    .body_mut()
+                    .with_config()
+                    .limit(MAX_JWKS_BYTES)
+                    .read_to_string()
+                    .map_err(|e| KeyError::Invalid(format!("reading {url}: {e}")))
+            })
+            .await
+            .map_err(|e| KeyError::Invalid(e.to_string()))?
+        }
+    }
+}
+
+/// The usable keys of a JWKS document. Keys without a `kid`, or of an algorithm other than
+/// RS256, ES256 or EdDSA, are skipped; a set with no usable key is refused.
+fn parse_jwks(json: &str, issuer: &str, audience: &str) -> Result<KeyMap, KeyError> {
+    let set: JwkSet = serde_json::from_str(json)
+        .map_err(|e| KeyError::Invalid(format!("not a JSON Web Key Set: {e}")))?;
+    let mut keys = HashMap::new();
+    for jwk in &set.keys {
+        let Some(kid) = jwk.common.key_id.clone() else {
+            tracing::warn!("skipping a key without kid");
+            continue;
+        };
+        let Some(algorithm) = pinned_algorithm(jwk.common.key_algorithm, &jwk.algorithm) else {
+            tracing::warn!(%kid, "skipping a key whose algorithm is not RS256, ES256 or EdDSA");
+            continue;
+        };
+        let key =
+            DecodingKey::from_jwk(jwk).map_err(|e| KeyError::Invalid(format!("key {kid}: {e}")))?;
+        keys.insert(kid, (key, validation(algorithm, issuer, audience)));
+    }
+    if keys.is_empty() {
+        return Err(KeyError::Invalid(
+            "no usable key (RS256, ES256 or EdDSA with a kid)".into(),
+        ));
+    }
+    Ok(keys)
+}
+
+impl Verifier {
+    /// Verifies a bearer token against the current keys and returns the caller it proves.
     pub fn verify(&self, token: &str) -> Result<Principal, AuthError> {
         let header =
             jsonwebtoken::decode_header(token).map_err(|e| AuthError::Rejected(e.to_string()))?;
@@ -149,10 +303,11 @@ impl Verifier {
         if header.crit.is_some() {
             return Err(AuthError::Rejected("crit header present".into()));
         }
+        let keys = self.current();
         let (key, validation) = header
             .kid
             .as_deref()
-            .and_then(|kid| self.keys.get(kid))
+            .and_then(|kid| keys.get(kid))
             .ok_or(AuthError::UnknownKey)?;
         let data = jsonwebtoken::decode::<Claims>(token, key, validation)
             .map_err(|e| AuthError::Rejected(e.to_string()))?;

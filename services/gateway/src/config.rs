@@ -4,7 +4,8 @@
 //! |---|---|---|
 //! | `DPS_LISTEN_ADDR` | `0.0.0.0:50051` | where callers connect |
 //! | `DPS_GATEWAY_MODE` | `production` | `development` signs its own tokens with a local key |
-//! | `DPS_GATEWAY_JWKS_FILE` | required in production | JSON Web Key Set of the identity provider |
+//! | `DPS_GATEWAY_JWKS_URL` or `DPS_GATEWAY_JWKS_FILE` | one required in production | JSON Web Key Set of the identity provider |
+//! | `DPS_GATEWAY_JWKS_REFRESH_SECONDS` | 300 | how often the key set is re-read |
 //! | `DPS_GATEWAY_ISSUER` | `dps-dev` in development, required in production | expected `iss` |
 //! | `DPS_GATEWAY_AUDIENCE` | `dps-suite` | expected `aud` |
 //! | `DPS_GATEWAY_DEV_KEY_FILE` | unset: a new key per start | development signing key (PKCS#8 PEM), created if missing |
@@ -26,7 +27,10 @@ pub enum Mode {
     /// Tokens from the identity provider, verified with its published keys.
     Production {
         /// The provider's JWKS.
-        jwks_file: PathBuf,
+        jwks: crate::auth::KeySource,
+        /// How often it is re-read (`DPS_GATEWAY_JWKS_REFRESH_SECONDS`, default 300); an
+        /// unknown `kid` also re-reads it, at most 10 times a minute.
+        refresh_every: std::time::Duration,
     },
 }
 
@@ -83,22 +87,45 @@ impl GatewayConfig {
             .as_deref()
         {
             None | Some("production") => {
-                if env.get("DPS_GATEWAY_JWKS_URL").is_some()
-                    && env.get("DPS_GATEWAY_JWKS_FILE").is_none()
-                {
+                let jwks = match (
+                    env.get("DPS_GATEWAY_JWKS_URL"),
+                    env.get("DPS_GATEWAY_JWKS_FILE"),
+                ) {
+                    (Some(_), Some(_)) => {
+                        return Err(ConfigError::new(
+                            "DPS_GATEWAY_JWKS_URL",
+                            "set DPS_GATEWAY_JWKS_URL or DPS_GATEWAY_JWKS_FILE, not both",
+                        ));
+                    }
+                    (Some(url), None)
+                        if url.starts_with("https://") || url.starts_with("http://") =>
+                    {
+                        crate::auth::KeySource::Url(url.to_owned())
+                    }
+                    (Some(url), None) => {
+                        return Err(ConfigError::new(
+                            "DPS_GATEWAY_JWKS_URL",
+                            format!("expected an https:// URL, got {url:?}"),
+                        ));
+                    }
+                    (None, Some(file)) => crate::auth::KeySource::File(PathBuf::from(file)),
+                    (None, None) => {
+                        return Err(ConfigError::new(
+                            "DPS_GATEWAY_JWKS_FILE",
+                            "production mode needs the identity provider's key set: DPS_GATEWAY_JWKS_URL or DPS_GATEWAY_JWKS_FILE (or set DPS_GATEWAY_MODE=development for local use)",
+                        ));
+                    }
+                };
+                let refresh: u64 = env.parse_or("DPS_GATEWAY_JWKS_REFRESH_SECONDS", 300)?;
+                if refresh == 0 {
                     return Err(ConfigError::new(
-                        "DPS_GATEWAY_JWKS_URL",
-                        "fetching keys from a URL is not supported yet; download the key set and set DPS_GATEWAY_JWKS_FILE",
+                        "DPS_GATEWAY_JWKS_REFRESH_SECONDS",
+                        "must be at least 1",
                     ));
                 }
-                let jwks_file = env.get("DPS_GATEWAY_JWKS_FILE").ok_or_else(|| {
-                    ConfigError::new(
-                        "DPS_GATEWAY_JWKS_FILE",
-                        "production mode needs the identity provider's key set (or set DPS_GATEWAY_MODE=development for local use)",
-                    )
-                })?;
                 Mode::Production {
-                    jwks_file: PathBuf::from(jwks_file),
+                    jwks,
+                    refresh_every: std::time::Duration::from_secs(refresh),
                 }
             }
             Some("development") => Mode::Development {
@@ -216,6 +243,32 @@ mod tests {
             GatewayConfig::from_env(&env).expect_err("no audit key").var,
             "DPS_GATEWAY_AUDIT_KEY_FILE"
         );
+    }
+
+    #[test]
+    fn the_key_set_comes_from_one_url_or_one_file() {
+        let base = [
+            ("DPS_GATEWAY_ISSUER", "https://id.example.org"),
+            ("DPS_GATEWAY_AUDIT_KEY_FILE", "/run/secrets/audit.pem"),
+        ];
+        let with = |extra: &[(&'static str, &'static str)]| {
+            GatewayConfig::from_env(&Env::from_pairs(base.iter().chain(extra).copied()))
+        };
+        let url = with(&[("DPS_GATEWAY_JWKS_URL", "https://id.example.org/jwks")]).expect("url");
+        assert_eq!(
+            url.mode,
+            Mode::Production {
+                jwks: crate::auth::KeySource::Url("https://id.example.org/jwks".into()),
+                refresh_every: std::time::Duration::from_secs(300),
+            }
+        );
+        let both = with(&[
+            ("DPS_GATEWAY_JWKS_URL", "https://id.example.org/jwks"),
+            ("DPS_GATEWAY_JWKS_FILE", "/etc/jwks.json"),
+        ]);
+        assert_eq!(both.expect_err("both").var, "DPS_GATEWAY_JWKS_URL");
+        let ftp = with(&[("DPS_GATEWAY_JWKS_URL", "ftp://id.example.org/jwks")]);
+        assert_eq!(ftp.expect_err("scheme").var, "DPS_GATEWAY_JWKS_URL");
     }
 
     #[test]

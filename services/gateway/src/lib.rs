@@ -19,7 +19,7 @@ use std::sync::Arc;
 use tonic::service::Routes;
 
 pub use audit::AuditLog;
-pub use auth::{DevIssuer, Principal, Verifier};
+pub use auth::{DevIssuer, KeySource, Principal, Verifier};
 pub use config::{AuditConfig, Backends, GatewayConfig, Mode};
 pub use limits::Limits;
 
@@ -44,4 +44,32 @@ pub fn start_audit(pool: sqlx::PgPool, config: &AuditConfig) -> Result<AuditLog,
     let key = auth::signing_key(config.key_file.as_deref(), true).map_err(|e| e.to_string())?;
     let heads = audit::HeadSink::new(key, config.head_file.clone());
     Ok(AuditLog::start(pool, heads, config.export_every))
+}
+
+/// The token verifier the configuration asks for: the identity provider's keys (loaded now,
+/// then re-read periodically and on unknown `kid`s), or in development a local issuer, returned
+/// too so the caller can print a token.
+pub async fn verifier(
+    config: &GatewayConfig,
+) -> Result<(Arc<Verifier>, Option<DevIssuer>), String> {
+    match &config.mode {
+        Mode::Production {
+            jwks,
+            refresh_every,
+        } => {
+            let verifier = Arc::new(
+                Verifier::load(jwks.clone(), &config.issuer, &config.audience)
+                    .await
+                    .map_err(|e| e.to_string())?,
+            );
+            verifier.spawn_refresh(*refresh_every);
+            Ok((verifier, None))
+        }
+        Mode::Development { key_file } => {
+            let issuer =
+                DevIssuer::load_or_create(key_file.as_deref(), &config.issuer, &config.audience)
+                    .map_err(|e| e.to_string())?;
+            Ok((Arc::new(issuer.verifier()), Some(issuer)))
+        }
+    }
 }

@@ -1,9 +1,8 @@
 //! `dps-gateway`: the suite's entry point as its own deployment. See the crate docs and the README.
 
 use std::process::ExitCode;
-use std::sync::Arc;
 
-use dps_gateway::{Backends, DevIssuer, GatewayConfig, Mode, Verifier};
+use dps_gateway::{Backends, GatewayConfig};
 use dps_platform::Env;
 use dps_platform::db::{self, DbConfig};
 use dps_platform::server::{Readiness, Reflection, serve_with, shutdown_signal};
@@ -84,25 +83,16 @@ impl Storage {
 }
 
 async fn run(config: GatewayConfig, backends: Backends, storage: DbConfig) -> Result<(), String> {
-    let verifier = match &config.mode {
-        Mode::Production { jwks_file } => {
-            Verifier::from_jwks_file(jwks_file, &config.issuer, &config.audience)
-                .map_err(|e| e.to_string())?
-        }
-        Mode::Development { key_file } => {
-            let issuer =
-                DevIssuer::load_or_create(key_file.as_deref(), &config.issuer, &config.audience)
-                    .map_err(|e| e.to_string())?;
-            tracing::warn!(
-                "development mode: tokens are signed with a local key; never use with real data"
-            );
-            eprintln!(
-                "development token (tenant demo, role dpo): {}",
-                issuer.token("demo", "dev-user", &["dpo"], 12 * 3600)
-            );
-            issuer.verifier()
-        }
-    };
+    let (verifier, dev) = dps_gateway::verifier(&config).await?;
+    if let Some(issuer) = dev {
+        tracing::warn!(
+            "development mode: tokens are signed with a local key; never use with real data"
+        );
+        eprintln!(
+            "development token (tenant demo, role dpo): {}",
+            issuer.token("demo", "dev-user", &["dpo"], 12 * 3600)
+        );
+    }
     let pool = db::connect(&storage).await.map_err(|e| e.to_string())?;
     let audit = dps_gateway::start_audit(pool.clone(), &config.audit)?;
     let listener = tokio::net::TcpListener::bind(config.listen_addr)
@@ -116,7 +106,7 @@ async fn run(config: GatewayConfig, backends: Backends, storage: DbConfig) -> Re
     tracing::info!(addr = %config.listen_addr, "gateway serving gRPC");
     serve_with(
         listener,
-        dps_gateway::routes(Arc::new(verifier), &backends, audit, config.limits),
+        dps_gateway::routes(verifier, &backends, audit, config.limits),
         Readiness::Database(pool),
         Reflection::InRoutes,
         shutdown_signal(),

@@ -140,7 +140,7 @@ impl Proxy {
             })
             .map(str::trim);
         let verified = match token {
-            Some(token) => self.verifier.verify(token),
+            Some(token) => self.verifier.verify_fresh(token).await,
             None => Err(crate::auth::AuthError::Missing),
         };
         let principal = match verified {

@@ -138,7 +138,7 @@ pub async fn start(
     runtime: &DbConfig,
     migration_url: &Masked<String>,
     keys: &KeystoreConfig,
-    verifier: Verifier,
+    verifier: Arc<Verifier>,
     gateway: &GatewayConfig,
 ) -> Result<RunningSuite, SuiteError> {
     for spec in &SERVICES {
@@ -182,7 +182,7 @@ pub async fn start(
     })?;
     let audit =
         dps_gateway::start_audit(pool.clone(), &gateway.audit).map_err(SuiteError::Audit)?;
-    let routes = dps_gateway::routes(Arc::new(verifier), &backends, audit, gateway.limits);
+    let routes = dps_gateway::routes(verifier, &backends, audit, gateway.limits);
     servers.push(tokio::spawn(serve_with(
         listener,
         routes,

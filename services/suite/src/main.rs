@@ -3,7 +3,7 @@
 
 use std::process::ExitCode;
 
-use dps_gateway::{DevIssuer, Mode, Verifier};
+use dps_gateway::DevIssuer;
 use dps_pgcluster::LocalCluster;
 use dps_pgcluster::roles::{self, APP_ROLE, OWNER_ROLE};
 use dps_platform::db::DbConfig;
@@ -43,7 +43,7 @@ async fn main() -> ExitCode {
 
 async fn run(config: SuiteConfig) -> Result<(), String> {
     // Keys first: a production start without a key set must fail before touching any database.
-    let (verifier, dev) = verifier(&config)?;
+    let (verifier, dev) = dps_gateway::verifier(&config.gateway).await?;
     let (runtime, migration_url, keys, cluster, where_) = match &config.database {
         Database::External {
             runtime,
@@ -137,23 +137,6 @@ fn ensure_key_file(data_dir: &std::path::Path) -> Result<std::path::PathBuf, Str
         .and_then(|mut file| file.write_all(dps_crypto::KeyFile::generate(&kek).as_bytes()))
         .map_err(|e| format!("writing the development key file {}: {e}", path.display()))?;
     Ok(path)
-}
-
-fn verifier(config: &SuiteConfig) -> Result<(Verifier, Option<DevIssuer>), String> {
-    let gateway = &config.gateway;
-    match &gateway.mode {
-        Mode::Production { jwks_file } => Ok((
-            Verifier::from_jwks_file(jwks_file, &gateway.issuer, &gateway.audience)
-                .map_err(|e| e.to_string())?,
-            None,
-        )),
-        Mode::Development { key_file } => {
-            let issuer =
-                DevIssuer::load_or_create(key_file.as_deref(), &gateway.issuer, &gateway.audience)
-                    .map_err(|e| e.to_string())?;
-            Ok((issuer.verifier(), Some(issuer)))
-        }
-    }
 }
 
 fn print_banner(

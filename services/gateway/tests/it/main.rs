@@ -4,6 +4,7 @@
 //! `UNAVAILABLE` and one it refuses `PERMISSION_DENIED` or `UNAUTHENTICATED`.
 
 mod audit;
+mod jwks;
 mod limits;
 mod roles;
 
