@@ -68,7 +68,8 @@ deploy-check: ## Render every deploy/ overlay, validate it (--strict), scan it (
 	  kubernetes-validate --strict --quiet $(DEPLOY_OUT)/$$overlay.yaml; \
 	  echo "== checkov $(DEPLOY_OUT)/$$overlay.yaml"; \
 	  checkov --skip-download --quiet --compact --framework kubernetes \
-	    --skip-check $(CHECKOV_SKIP) -f $(DEPLOY_OUT)/$$overlay.yaml; \
+	    --external-checks-dir deploy/checkov --skip-check $(CHECKOV_SKIP) \
+	    -f $(DEPLOY_OUT)/$$overlay.yaml; \
 	done; \
 	echo "== hadolint deploy/Dockerfile"; \
 	hadolint --no-color deploy/Dockerfile; \
