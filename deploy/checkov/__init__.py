@@ -1,0 +1,1 @@
+# Makes checkov load the suite's checks from this directory.
