@@ -34,6 +34,9 @@ fn misdirected_email() -> pb::Incident {
         occur_time: hours_ago(14),
         discover_time: hours_ago(3),
         aware_time: hours_ago(1),
+        reported_by: "Care worker, Rose House".into(),
+        description: "Mrs A's care plan was emailed to the B family instead of the A family".into(),
+        systems: vec!["email".into()],
         ..Default::default()
     }
 }
@@ -148,7 +151,12 @@ async fn missing_fields_are_all_named_and_nothing_is_stored() {
         .collect();
     assert_eq!(
         fields,
-        ["request_id", "incident.title", "incident.aware_time"]
+        [
+            "request_id",
+            "incident.title",
+            "incident.aware_time",
+            "incident.reported_by"
+        ]
     );
     assert_eq!(stored_incidents(&db).await, 0);
 
