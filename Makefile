@@ -9,7 +9,7 @@ export DPS_GATEWAY_MODE DPS_GATEWAY_DEV_KEY_FILE
 
 BUF := node_modules/.bin/buf
 
-.PHONY: help run test lint check fix build buf bench-consent
+.PHONY: help run test lint check fix build buf bench-consent bench-breaches
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -36,6 +36,11 @@ bench-consent: ## Benchmark the processing check (release build; writes target/b
 	cargo build --release -p dps-consent -p dps-bench
 	@mkdir -p target/bench
 	target/release/dps-bench consent-check --json target/bench/consent-check.json $(BENCH_ARGS)
+
+bench-breaches: ## Benchmark recording an incident and the alarm view (release build; writes target/bench/breaches.json)
+	cargo build --release -p dps-breaches -p dps-bench
+	@mkdir -p target/bench
+	target/release/dps-bench breaches --json target/bench/breaches.json $(BENCH_ARGS)
 
 check: lint ## Alias of lint
 
