@@ -182,7 +182,7 @@ async fn load(owner_url: &str, incidents: u64) -> Result<(i64, String), String> 
         "INSERT INTO breaches.incidents (tenant_id, incident_id, title, aware_at, created_by, \
              personal_data_breach, serious, kinds, first_reported_at, reported_late, outcome) \
          SELECT $1, gen_random_uuid(), 'Incident ' || g, \
-                now() - make_interval(mins => (g * 7919) % 43200), 'bench', \
+                now() - make_interval(mins => ((g * 7919) % 43200)::int), 'bench', \
                 CASE WHEN g % 3 = 0 THEN NULL ELSE true END, \
                 CASE WHEN g % 3 = 0 THEN NULL ELSE g % 5 = 0 END, \
                 CASE WHEN g % 3 = 0 THEN '{}'::text[] ELSE '{confidentiality}' END, \
