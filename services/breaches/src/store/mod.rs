@@ -85,6 +85,15 @@ pub(crate) struct Locked {
 }
 
 #[derive(sqlx::FromRow)]
+struct StoredTimes {
+    occurred_at: Option<OffsetDateTime>,
+    discovered_at: Option<OffsetDateTime>,
+    aware_at: OffsetDateTime,
+    reported_to_dpo_at: Option<OffsetDateTime>,
+    created_at: OffsetDateTime,
+}
+
+#[derive(sqlx::FromRow)]
 struct LockedRow {
     aware_at: OffsetDateTime,
     personal_data_breach: Option<bool>,
@@ -126,14 +135,15 @@ impl Store {
         let kinds: Vec<&str> = classification
             .map(|c| c.kinds().iter().map(|k| k.code()).collect())
             .unwrap_or_default();
-        let inserted: Option<Uuid> = sqlx::query_scalar(
+        // Times come back as stored (to the microsecond), so a read later returns the same.
+        let inserted: Option<StoredTimes> = sqlx::query_as(
             "INSERT INTO breaches.incidents \
                  (tenant_id, incident_id, title, occurred_at, discovered_at, aware_at, created_by, \
                   request_id, reported_by, description, reported_to_dpo_at, systems, \
                   personal_data_breach, serious, kinds) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) \
              ON CONFLICT ON CONSTRAINT incidents_request_id_key DO NOTHING \
-             RETURNING incident_id",
+             RETURNING occurred_at, discovered_at, aware_at, reported_to_dpo_at, created_at",
         )
         .bind(tenant.as_str())
         .bind(id.as_uuid())
@@ -152,21 +162,40 @@ impl Store {
         .bind(&kinds)
         .fetch_optional(&self.pool)
         .await?;
-        let id = match inserted {
-            Some(id) => id,
-            // The conflict can only be on the idempotency key, which is then not null.
-            None => {
-                sqlx::query_scalar(
-                    "SELECT incident_id FROM breaches.incidents \
+        if let Some(t) = inserted {
+            // New: nothing else is recorded about it yet, so there is nothing more to read back.
+            return Ok(Incident {
+                id,
+                spec: NewIncident::from_stored(
+                    incident.title().to_owned(),
+                    t.occurred_at,
+                    t.discovered_at,
+                    t.aware_at,
+                ),
+                details: IncidentDetails {
+                    reported_to_dpo_at: t.reported_to_dpo_at,
+                    ..details.clone()
+                },
+                created_at: t.created_at,
+                classification: classification.cloned(),
+                assessment: None,
+                regulator_notifications: Vec::new(),
+                individual_notifications: Vec::new(),
+                actions: Vec::new(),
+                third_party_notices: Vec::new(),
+                review: None,
+            });
+        }
+        // The conflict can only be on the idempotency key, which is then not null.
+        let id: Uuid = sqlx::query_scalar(
+            "SELECT incident_id FROM breaches.incidents \
                      WHERE tenant_id = $1 AND created_by = $2 AND request_id = $3",
-                )
-                .bind(tenant.as_str())
-                .bind(caller.as_str())
-                .bind(request_id)
-                .fetch_one(&self.pool)
-                .await?
-            }
-        };
+        )
+        .bind(tenant.as_str())
+        .bind(caller.as_str())
+        .bind(request_id)
+        .fetch_one(&self.pool)
+        .await?;
         let id = IncidentId::from_uuid(id);
         self.get_incident(tenant, id)
             .await?
