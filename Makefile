@@ -21,7 +21,7 @@ DEPLOY_OVERLAYS := $(notdir $(patsubst %/,%,$(dir $(wildcard deploy/overlays/*/k
 #              digest exists only after their build; deploy/README.md says to pin it in the overlay.
 CHECKOV_SKIP := CKV_K8S_35,CKV_K8S_43
 
-.PHONY: help run test lint check fix build buf bench-consent bench-subject-requests deploy-check
+.PHONY: help run test lint check fix build buf bench-consent bench-subject-requests bench-breaches deploy-check
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -74,6 +74,11 @@ deploy-check: ## Render every deploy/ overlay, validate it (--strict), scan it (
 	echo "== hadolint deploy/Dockerfile"; \
 	hadolint --no-color deploy/Dockerfile; \
 	echo "deploy-check: $(words $(DEPLOY_OVERLAYS)) overlays and the Dockerfile passed"
+
+bench-breaches: ## Benchmark recording an incident and the alarm view (release build; writes target/bench/breaches.json)
+	cargo build --release -p dps-breaches -p dps-bench
+	@mkdir -p target/bench
+	target/release/dps-bench breaches --json target/bench/breaches.json $(BENCH_ARGS)
 
 check: lint ## Alias of lint
 

@@ -2,6 +2,7 @@
 //! processes and a real Postgres. Each scenario is a module; `harness` holds what they share.
 //! The `make bench-*` targets build in release mode and run one scenario each.
 
+mod breaches;
 mod consent;
 mod harness;
 mod subject_requests;
@@ -10,7 +11,7 @@ use std::process::ExitCode;
 
 use harness::Flags;
 
-const USAGE: &str = "usage: dps-bench consent-check|subject-requests [--flag value]…";
+const USAGE: &str = "usage: dps-bench consent-check|subject-requests|breaches [--flag value]…";
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -26,6 +27,7 @@ async fn main() -> ExitCode {
     let outcome = match scenario.as_str() {
         "consent-check" => consent::run(flags).await,
         "subject-requests" => subject_requests::run(flags).await,
+        "breaches" => breaches::run(flags).await,
         _ => {
             eprintln!("{USAGE}");
             return ExitCode::from(2);

@@ -197,9 +197,24 @@ pub const TABLE: &[(&str, &[Role])] = &[
     ("/dps.consent.v1.ConsentService/RecordDisclosure", HANDLE_AND_PLATFORMS),
     ("/dps.consent.v1.ConsentService/ListDisclosures", READ),
     ("/dps.consent.v1.ConsentService/WatchChanges", &[Dpo, ComplianceManager, Controller, HrPlatform, CareRecordPlatform]),
-    // Breaches (issue 7): anyone working may report an incident.
+    // Breaches (issue 7): anyone working may report an incident; the controller and the DPO
+    // classify, assess and notify; staff carry out containment; the band-to-outcome mapping is
+    // group governance.
     ("/dps.breaches.v1.BreachesService/CreateIncident", EVERYONE_WORKING),
     ("/dps.breaches.v1.BreachesService/GetIncident", READ),
+    ("/dps.breaches.v1.BreachesService/ClassifyIncident", MANAGE),
+    ("/dps.breaches.v1.BreachesService/ListOpenBreaches", READ),
+    ("/dps.breaches.v1.BreachesService/AssessRisk", MANAGE),
+    ("/dps.breaches.v1.BreachesService/NotifyRegulator", MANAGE),
+    ("/dps.breaches.v1.BreachesService/NotifyIndividuals", MANAGE),
+    ("/dps.breaches.v1.BreachesService/AddAction", HANDLE),
+    ("/dps.breaches.v1.BreachesService/CompleteAction", HANDLE),
+    ("/dps.breaches.v1.BreachesService/ApplyPlaybook", HANDLE),
+    ("/dps.breaches.v1.BreachesService/RecordThirdPartyNotice", HANDLE),
+    ("/dps.breaches.v1.BreachesService/RecordReview", MANAGE),
+    ("/dps.breaches.v1.BreachesService/GetDashboard", READ),
+    ("/dps.breaches.v1.BreachesService/GetBreachSettings", READ),
+    ("/dps.breaches.v1.BreachesService/UpdateBreachSettings", GOVERN),
     // The gateway's access audit log (issue 9 §6): for those who audit.
     ("/dps.gateway.v1.AuditService/ListAuditEvents", &[Dpo, Auditor]),
     ("/dps.gateway.v1.AuditService/VerifyAuditChain", &[Dpo, Auditor]),

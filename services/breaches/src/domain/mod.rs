@@ -3,9 +3,62 @@
 //! DESIGN §3.2: "store occurrence, discovery, report-to-DPO and awareness times separately; the
 //! 72-hour clock uses awareness" (Art 33(1)). So awareness is required and the others optional,
 //! and they must be in order: occurrence, then discovery, then awareness.
+//!
+//! - [`severity`]: ENISA's score; [`assessment`]: the decision it leads to;
+//! - [`regulator`]: reports and the ICO / Jersey documents; [`individuals`]: notices to people;
+//! - [`followup`]: actions, the misdirected-email playbook, third parties, the review;
+//! - [`settings`]: the tenant's law, DPO contact and band mapping.
+
+pub mod assessment;
+mod classification;
+pub mod followup;
+pub mod individuals;
+mod record;
+pub mod regulator;
+pub mod settings;
+pub mod severity;
+
+pub use classification::{BreachKind, Classification};
+pub use record::{Incident, IncidentDetails, IncidentText, OpenBreach};
 
 use dps_types::{FieldViolation, Violations};
 use time::{Duration, OffsetDateTime};
+
+/// Most characters in a short text (a name, an owner, an organisation).
+pub const MAX_SHORT: usize = 200;
+/// Most characters in a reason or rationale.
+pub const MAX_REASON: usize = 2000;
+/// Most characters in a report's or notice's free text.
+pub const MAX_TEXT: usize = 5000;
+
+/// Why a change was refused: a rule of the domain, not a fault.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Rejection {
+    /// INVALID_ARGUMENT: the input breaks a rule, field by field.
+    #[error("{}", dps_types::describe_violations(.0))]
+    Invalid(Vec<FieldViolation>),
+    /// FAILED_PRECONDITION: the incident's state does not allow it now.
+    #[error("{0}")]
+    Precondition(String),
+}
+
+/// Roles that see every tenant's figures.
+pub const GROUP_WIDE_ROLES: [&str; 3] = ["dpo", "compliance_manager", "auditor"];
+
+/// Whether the roles see the whole group.
+pub fn is_group_wide(roles: &[String]) -> bool {
+    roles.iter().any(|r| GROUP_WIDE_ROLES.contains(&r.as_str()))
+}
+
+/// The stored code of `value` in a `(value, code)` table.
+pub(crate) fn code_of<T: PartialEq + Copy>(all: &[(T, &'static str)], value: T) -> &'static str {
+    all.iter().find(|(v, _)| *v == value).map_or("", |(_, c)| c)
+}
+
+/// The value of a stored code in a `(value, code)` table.
+pub(crate) fn from_code<T: Copy>(all: &[(T, &'static str)], code: &str) -> Option<T> {
+    all.iter().find(|(_, c)| *c == code).map(|(v, _)| *v)
+}
 
 dps_types::resource_id!(
     /// Identifies an incident within its tenant.
@@ -82,6 +135,22 @@ impl NewIncident {
         })
     }
 
+    /// Rebuilds a stored incident's title and times; the table's CHECK constraints keep the
+    /// times in order.
+    pub fn from_stored(
+        title: String,
+        occurred_at: Option<OffsetDateTime>,
+        discovered_at: Option<OffsetDateTime>,
+        aware_at: OffsetDateTime,
+    ) -> Self {
+        Self {
+            title,
+            occurred_at,
+            discovered_at,
+            aware_at,
+        }
+    }
+
     /// The short label.
     pub fn title(&self) -> &str {
         &self.title
@@ -100,40 +169,6 @@ impl NewIncident {
     /// When the controller became aware of it: the 72-hour clock starts here (Art 33(1)).
     pub fn aware_at(&self) -> OffsetDateTime {
         self.aware_at
-    }
-}
-
-/// A recorded incident.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Incident {
-    /// Its id.
-    pub id: IncidentId,
-    /// What was recorded.
-    pub spec: NewIncident,
-    /// When it was recorded.
-    pub created_at: OffsetDateTime,
-}
-
-impl Incident {
-    /// Rebuilds a stored incident. The table's CHECK constraints keep the times in order.
-    pub fn from_stored(
-        id: IncidentId,
-        title: String,
-        occurred_at: Option<OffsetDateTime>,
-        discovered_at: Option<OffsetDateTime>,
-        aware_at: OffsetDateTime,
-        created_at: OffsetDateTime,
-    ) -> Self {
-        Self {
-            id,
-            spec: NewIncident {
-                title,
-                occurred_at,
-                discovered_at,
-                aware_at,
-            },
-            created_at,
-        }
     }
 }
 

@@ -10,6 +10,11 @@ use tonic::Code;
 use tonic::codegen::InterceptedService;
 use tonic::transport::Channel;
 
+mod assessment;
+mod followup;
+mod listing;
+mod reports;
+
 type Client = BreachesServiceClient<InterceptedService<Channel, Caller>>;
 
 async fn start() -> (TestDb, TestServer) {
@@ -34,6 +39,9 @@ fn misdirected_email() -> pb::Incident {
         occur_time: hours_ago(14),
         discover_time: hours_ago(3),
         aware_time: hours_ago(1),
+        reported_by: "Care worker, Rose House".into(),
+        description: "Mrs A's care plan was emailed to the B family instead of the A family".into(),
+        systems: vec!["email".into()],
         ..Default::default()
     }
 }
@@ -148,7 +156,12 @@ async fn missing_fields_are_all_named_and_nothing_is_stored() {
         .collect();
     assert_eq!(
         fields,
-        ["request_id", "incident.title", "incident.aware_time"]
+        [
+            "request_id",
+            "incident.title",
+            "incident.aware_time",
+            "incident.reported_by"
+        ]
     );
     assert_eq!(stored_incidents(&db).await, 0);
 
@@ -301,4 +314,105 @@ async fn calls_without_a_verified_caller_are_unauthenticated() {
         .expect_err("no context");
     assert_eq!(status.code(), Code::Unauthenticated);
     assert_eq!(stored_incidents(&db).await, 0);
+}
+
+/// A breach of confidentiality, aware `hours` hours ago, recorded for `client`'s tenant.
+async fn breach(client: &mut Client, title: &str, hours: i64) -> pb::Incident {
+    client
+        .create_incident(create(pb::Incident {
+            title: title.into(),
+            occur_time: None,
+            discover_time: None,
+            aware_time: hours_ago(hours),
+            classification: Some(pb::Classification {
+                personal_data_breach: true,
+                serious: false,
+                kinds: vec![pb::BreachKind::Confidentiality.into()],
+            }),
+            ..misdirected_email()
+        }))
+        .await
+        .expect("breach recorded")
+        .into_inner()
+}
+
+/// ENISA inputs.
+fn inputs(
+    dpc: f64,
+    ei: f64,
+    c: pb::Loss,
+    i: pb::Loss,
+    a: pb::Loss,
+    malicious: bool,
+) -> pb::SeverityInputs {
+    pb::SeverityInputs {
+        data_processing_context: dpc,
+        ease_of_identification: ei,
+        confidentiality: c.into(),
+        integrity: i.into(),
+        availability: a.into(),
+        malicious,
+    }
+}
+
+/// An assessment of `inputs` accepting the computed outcome.
+fn assessment(inputs: pb::SeverityInputs) -> pb::RiskAssessment {
+    pb::RiskAssessment {
+        inputs: Some(inputs),
+        likelihood: pb::Likelihood::Likely.into(),
+        approximate_subjects: 1,
+        approximate_records: 1,
+        ..Default::default()
+    }
+}
+
+async fn assess(
+    client: &mut Client,
+    name: &str,
+    assessment: pb::RiskAssessment,
+) -> Result<pb::Incident, tonic::Status> {
+    client
+        .assess_risk(pb::AssessRiskRequest {
+            name: name.into(),
+            assessment: Some(assessment),
+        })
+        .await
+        .map(tonic::Response::into_inner)
+}
+
+/// Saves settings naming the DPO, under `jurisdiction`.
+async fn settings(client: &mut Client, jurisdiction: dps_proto::common::v1::Jurisdiction) {
+    client
+        .update_breach_settings(pb::UpdateBreachSettingsRequest {
+            settings: Some(pb::BreachSettings {
+                jurisdiction: jurisdiction.into(),
+                organisation: "LV Care Group".into(),
+                dpo: Some(pb::DpoContact {
+                    name: "Jo Compliance".into(),
+                    designation: "Compliance and Special Projects Manager".into(),
+                    work_address: "1 Harbour Street".into(),
+                    telephone: "01534 000000".into(),
+                    email: "dpo@example.org".into(),
+                }),
+                ..Default::default()
+            }),
+        })
+        .await
+        .expect("settings saved");
+}
+
+/// Rows in a table of the schema.
+async fn count(db: &TestDb, table: &str) -> i64 {
+    let sql = format!("SELECT count(*) FROM breaches.{table}");
+    sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+        .fetch_one(db.pool())
+        .await
+        .expect("count")
+}
+
+fn fields(status: &tonic::Status) -> Vec<String> {
+    field_violations(status)
+        .into_iter()
+        .map(|(f, _)| f)
+        .collect()
 }
