@@ -62,6 +62,9 @@ pub struct GatewayConfig {
     pub audit: AuditConfig,
     /// Rate and default deadline.
     pub limits: crate::Limits,
+    /// Browser origins allowed to call over gRPC-Web (`DPS_GATEWAY_CORS_ORIGINS`,
+    /// comma-separated; none by default).
+    pub cors_origins: Vec<http::HeaderValue>,
 }
 
 /// Where the audit chain's signed heads go (issue 9 §6).
@@ -182,12 +185,32 @@ impl GatewayConfig {
             rate_per_second: env.parse_or("DPS_GATEWAY_RATE_LIMIT", defaults.rate_per_second)?,
             default_timeout: std::time::Duration::from_secs(timeout_seconds),
         };
+        let mut cors_origins = Vec::new();
+        for origin in env
+            .get("DPS_GATEWAY_CORS_ORIGINS")
+            .unwrap_or_default()
+            .split(',')
+            .map(str::trim)
+            .filter(|o| !o.is_empty())
+        {
+            let valid = (origin.starts_with("https://") || origin.starts_with("http://"))
+                && !origin.trim_end_matches('/').contains(['*', ' '])
+                && origin.matches('/').count() == 2;
+            let value = http::HeaderValue::from_str(origin).ok().filter(|_| valid);
+            cors_origins.push(value.ok_or_else(|| {
+                ConfigError::new(
+                    "DPS_GATEWAY_CORS_ORIGINS",
+                    format!("expected origins like https://console.example.org, got {origin:?}"),
+                )
+            })?);
+        }
         Ok(Self {
             listen_addr: env
                 .parse_or("DPS_LISTEN_ADDR", SocketAddr::from(([0, 0, 0, 0], 50051)))?,
             mode,
             audit,
             limits,
+            cors_origins,
             issuer,
             audience: env
                 .get("DPS_GATEWAY_AUDIENCE")
@@ -269,6 +292,30 @@ mod tests {
         assert_eq!(both.expect_err("both").var, "DPS_GATEWAY_JWKS_URL");
         let ftp = with(&[("DPS_GATEWAY_JWKS_URL", "ftp://id.example.org/jwks")]);
         assert_eq!(ftp.expect_err("scheme").var, "DPS_GATEWAY_JWKS_URL");
+    }
+
+    #[test]
+    fn cors_origins_are_exact_origins() {
+        let dev = |origins: &'static str| {
+            GatewayConfig::from_env(&Env::from_pairs([
+                ("DPS_GATEWAY_MODE", "development"),
+                ("DPS_GATEWAY_CORS_ORIGINS", origins),
+            ]))
+        };
+        let ok = dev("https://console.example.org, http://localhost:5173").expect("valid");
+        assert_eq!(ok.cors_origins.len(), 2);
+        for bad in [
+            "*",
+            "https://*.example.org",
+            "console.example.org",
+            "https://x.org/path",
+        ] {
+            assert_eq!(
+                dev(bad).expect_err(bad).var,
+                "DPS_GATEWAY_CORS_ORIGINS",
+                "{bad}"
+            );
+        }
     }
 
     #[test]

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use dps_gateway::{Backends, GatewayConfig};
 use dps_platform::Env;
 use dps_platform::db::{self, DbConfig};
-use dps_platform::server::{Readiness, Reflection, serve_with, shutdown_signal};
+use dps_platform::server::{Exposure, Readiness, serve_with, shutdown_signal};
 use dps_platform::telemetry::{self, TelemetryConfig};
 use dps_types::Masked;
 
@@ -108,7 +108,9 @@ async fn run(config: GatewayConfig, backends: Backends, storage: DbConfig) -> Re
         listener,
         dps_gateway::routes(verifier, &backends, audit, config.limits),
         Readiness::Database(pool),
-        Reflection::InRoutes,
+        Exposure::External {
+            cors_origins: config.cors_origins.clone(),
+        },
         shutdown_signal(),
     )
     .await

@@ -12,7 +12,7 @@ use dps_gateway::{Backends, GatewayConfig, Verifier};
 use dps_platform::db::{self, DbConfig};
 use dps_platform::keystore::{self, KeystoreConfig};
 use dps_platform::main_support::ServiceSpec;
-use dps_platform::server::{Readiness, Reflection, serve, serve_with};
+use dps_platform::server::{Exposure, Readiness, serve, serve_with};
 use dps_platform::telemetry::TelemetryConfig;
 use dps_platform::{ConfigError, Env};
 use dps_types::Masked;
@@ -187,7 +187,9 @@ pub async fn start(
         listener,
         routes,
         Readiness::Always,
-        Reflection::InRoutes,
+        Exposure::External {
+            cors_origins: gateway.cors_origins.clone(),
+        },
         wait_for_stop(stopped),
     )));
     tracing::info!(addr = %gateway_addr, "gateway serving");

@@ -59,13 +59,42 @@ pub fn with_reflection(routes: Routes) -> Result<Routes, ServeError> {
     Ok(routes.add_service(v1).add_service(v1alpha))
 }
 
-/// Whether a server answers reflection itself.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Reflection {
-    /// Backends: reachable only from inside the cluster.
-    Open,
-    /// The gateway: it serves reflection behind authentication through its own routes.
-    InRoutes,
+/// Who reaches a server, which decides what it offers besides its routes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Exposure {
+    /// A backend, reached only from inside the cluster: reflection open.
+    Internal,
+    /// The gateway, facing callers: reflection only through its own authenticated routes, and
+    /// gRPC-Web over HTTP/1.1 for browsers, with CORS for `cors_origins` (none: same-origin
+    /// pages only).
+    External {
+        /// Origins allowed to call from a browser, e.g. `https://console.example.org`.
+        cors_origins: Vec<http::HeaderValue>,
+    },
+}
+
+/// The CORS policy of a gRPC-Web endpoint: the listed origins may send the headers a gRPC-Web
+/// client needs (with the bearer token) and read the gRPC status.
+fn cors(origins: &[http::HeaderValue]) -> tower_http::cors::CorsLayer {
+    use http::header::{AUTHORIZATION, CONTENT_TYPE, HeaderName};
+    tower_http::cors::CorsLayer::new()
+        .allow_origin(origins.to_vec())
+        .allow_methods([http::Method::POST])
+        .allow_headers([
+            AUTHORIZATION,
+            CONTENT_TYPE,
+            HeaderName::from_static("x-grpc-web"),
+            HeaderName::from_static("x-user-agent"),
+            HeaderName::from_static("grpc-timeout"),
+            HeaderName::from_static("dps-tenant"),
+            HeaderName::from_static("traceparent"),
+        ])
+        .expose_headers([
+            HeaderName::from_static("grpc-status"),
+            HeaderName::from_static("grpc-message"),
+            HeaderName::from_static("grpc-status-details-bin"),
+        ])
+        .max_age(Duration::from_secs(600))
 }
 
 /// Serves `routes` on `listener` until `shutdown` completes, then reports NOT_SERVING, stops
@@ -77,15 +106,15 @@ pub async fn serve(
     readiness: Readiness,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), ServeError> {
-    serve_with(listener, routes, readiness, Reflection::Open, shutdown).await
+    serve_with(listener, routes, readiness, Exposure::Internal, shutdown).await
 }
 
-/// [`serve`], choosing whether reflection is served openly.
+/// [`serve`], for a server exposed as `exposure`.
 pub async fn serve_with(
     listener: TcpListener,
     routes: Routes,
     readiness: Readiness,
-    reflection: Reflection,
+    exposure: Exposure,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), ServeError> {
     let (reporter, health) = tonic_health::server::health_reporter();
@@ -108,10 +137,21 @@ pub async fn serve_with(
     };
 
     let mut routes = routes.add_service(health);
-    if reflection == Reflection::Open {
-        routes = with_reflection(routes)?;
-    }
-    let mut server = tonic::transport::Server::builder().layer(ServerTraceLayer);
+    let web = match &exposure {
+        Exposure::Internal => {
+            routes = with_reflection(routes)?;
+            None
+        }
+        Exposure::External { cors_origins } => Some(cors(cors_origins)),
+    };
+    let mut server = tonic::transport::Server::builder()
+        // gRPC-Web arrives over HTTP/1.1.
+        .accept_http1(web.is_some())
+        .layer(ServerTraceLayer)
+        .layer(tower::util::option_layer(web))
+        .layer(tower::util::option_layer(
+            matches!(exposure, Exposure::External { .. }).then(tonic_web::GrpcWebLayer::new),
+        ));
     let router = server.add_routes(routes);
     let drain_reporter = reporter.clone();
     let signal = async move {

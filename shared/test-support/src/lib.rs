@@ -15,5 +15,6 @@ pub use keystore::{TestKeyFile, TestKeystore};
 pub use postgres::{TestDb, postgres_kind};
 pub use servers::{
     Caller, TestServer, boxed_caller, caller, caller_with_roles, serve_on_fresh_db, spawn,
+    spawn_exposed,
 };
 pub use spans::{SpanCapture, capture_spans};

@@ -3,7 +3,7 @@
 use std::net::SocketAddr;
 
 use dps_platform::CallContext;
-use dps_platform::server::{Readiness, ServeError, serve};
+use dps_platform::server::{Exposure, Readiness, ServeError, serve_with};
 use dps_types::{CallerId, TenantId};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
@@ -22,14 +22,19 @@ pub struct TestServer {
 }
 
 /// Binds 127.0.0.1 on a free port first (so the address is known and connectable without
-/// sleeping), then serves `routes` with the platform's bootstrap.
+/// sleeping), then serves `routes` with the platform's bootstrap, as a backend.
 pub async fn spawn(routes: Routes, readiness: Readiness) -> TestServer {
+    spawn_exposed(routes, readiness, Exposure::Internal).await
+}
+
+/// [`spawn`], exposed as `exposure` (the gateway: [`Exposure::External`]).
+pub async fn spawn_exposed(routes: Routes, readiness: Readiness, exposure: Exposure) -> TestServer {
     let listener = TcpListener::bind("127.0.0.1:0")
         .await
         .expect("binding 127.0.0.1:0");
     let addr = listener.local_addr().expect("bound address");
     let (tx, rx) = oneshot::channel::<()>();
-    let handle = tokio::spawn(serve(listener, routes, readiness, async {
+    let handle = tokio::spawn(serve_with(listener, routes, readiness, exposure, async {
         let _ = rx.await;
     }));
     TestServer {

@@ -7,13 +7,14 @@ mod audit;
 mod jwks;
 mod limits;
 mod roles;
+mod web;
 
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use dps_gateway::{AuditConfig, AuditLog, Backends, DevIssuer};
-use dps_platform::server::Readiness;
+use dps_platform::server::{Exposure, Readiness};
 use dps_test_support::{TestDb, TestServer};
 use tonic::Code;
 use tonic::codegen::http::uri::PathAndQuery;
@@ -21,6 +22,8 @@ use tonic::metadata::MetadataValue;
 use tonic::transport::Channel;
 
 const CLOSED: &str = "http://127.0.0.1:1";
+/// The browser origin allowed to call over gRPC-Web.
+const CONSOLE: &str = "https://console.example.org";
 
 struct Gateway {
     issuer: DevIssuer,
@@ -62,7 +65,10 @@ async fn gateway_with(backend: &str, limits: dps_gateway::Limits) -> Gateway {
         audit.clone(),
         limits,
     );
-    let server = dps_test_support::spawn(routes, Readiness::Always).await;
+    let exposure = Exposure::External {
+        cors_origins: vec![http::HeaderValue::from_static(CONSOLE)],
+    };
+    let server = dps_test_support::spawn_exposed(routes, Readiness::Always, exposure).await;
     Gateway {
         issuer,
         server,
