@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use dps_pgcluster::LocalCluster;
 use dps_pgcluster::roles::{self, APP_ROLE, OWNER_ROLE};
 use dps_platform::context::{CALLER_HEADER, ROLES_HEADER, TENANT_HEADER};
+use dps_platform::identity::IDENTITY_HEADER;
 use tonic::metadata::MetadataValue;
 use tonic::transport::Channel;
 
@@ -122,6 +123,11 @@ impl Stack {
             ),
             ("DPS_KEY_FILE", self.key_file.display().to_string()),
             ("DPS_MIGRATE_ON_START", "false".into()),
+            // The key the generator seals its callers' identities with, as the gateway does.
+            (
+                "DPS_IDENTITY_KEYS",
+                dps_platform::identity::ensure_key().to_base64(),
+            ),
             // The services' own log filter; `DPS_BENCH_SERVICE_LOG=sqlx=debug` shows each query.
             (
                 "RUST_LOG",
@@ -249,6 +255,14 @@ pub fn with_caller<T>(message: T, roles: &'static str) -> tonic::Request<T> {
         MetadataValue::from_static("care-record-platform"),
     );
     m.insert(ROLES_HEADER, MetadataValue::from_static(roles));
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    let seal = dps_platform::identity::seal(TENANT, "care-record-platform", roles, now)
+        .expect("the stack trusts a key before any call");
+    if let Ok(value) = MetadataValue::try_from(seal) {
+        m.insert(IDENTITY_HEADER, value);
+    }
     request
 }
 

@@ -201,6 +201,55 @@ async fn calls_without_a_valid_token_are_refused_alike_and_reach_no_service() {
 }
 
 #[tokio::test]
+async fn a_pod_inside_the_cluster_cannot_forge_an_identity_to_a_backend() {
+    let suite = harness::start().await;
+    let backend = harness::channel(&suite.suite.backends().consent);
+    // Plain gateway headers, straight to the backend: no seal, no call.
+    let forged = [
+        ("x-dps-tenant", "acme-north"),
+        ("x-dps-caller", "mallory"),
+        ("x-dps-roles", "dpo"),
+    ];
+    let mut direct = consent::consent_service_client::ConsentServiceClient::with_interceptor(
+        backend.clone(),
+        bearer(None, &forged),
+    );
+    let status = direct
+        .create_purpose(care_planning())
+        .await
+        .expect_err("unsealed");
+    assert_eq!(status.code(), Code::Unauthenticated);
+    // A seal made for a staff member does not cover roles added to it.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs() as i64;
+    let seal = dps_platform::identity::seal("acme-north", "sam", "staff", now).expect("sealed");
+    let seal: &'static str = Box::leak(seal.into_boxed_str());
+    let escalated = [
+        ("x-dps-tenant", "acme-north"),
+        ("x-dps-caller", "sam"),
+        ("x-dps-roles", "staff,dpo"),
+        ("x-dps-identity", seal),
+    ];
+    let mut direct = consent::consent_service_client::ConsentServiceClient::with_interceptor(
+        backend,
+        bearer(None, &escalated),
+    );
+    let status = direct
+        .create_purpose(care_planning())
+        .await
+        .expect_err("roles added after sealing");
+    assert_eq!(status.code(), Code::Unauthenticated);
+    let purposes: i64 = sqlx::query_scalar("SELECT count(*) FROM consent.purposes")
+        .fetch_one(suite.db.pool())
+        .await
+        .expect("count");
+    assert_eq!(purposes, 0);
+    suite.suite.shutdown().await;
+}
+
+#[tokio::test]
 async fn a_caller_cannot_choose_its_tenant_by_sending_gateway_headers() {
     let suite = harness::start().await;
     let spoofed = [

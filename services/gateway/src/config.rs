@@ -65,6 +65,9 @@ pub struct GatewayConfig {
     /// Browser origins allowed to call over gRPC-Web (`DPS_GATEWAY_CORS_ORIGINS`,
     /// comma-separated; none by default).
     pub cors_origins: Vec<http::HeaderValue>,
+    /// Keys that seal the identities forwarded to the services (`DPS_IDENTITY_KEYS`, shared
+    /// with them; required in production, a new key per start in development).
+    pub identity_keys: Vec<dps_platform::identity::IdentityKey>,
 }
 
 /// Where the audit chain's signed heads go (issue 9 §6).
@@ -204,6 +207,20 @@ impl GatewayConfig {
                 )
             })?);
         }
+        let mut identity_keys = dps_platform::config::identity_keys(env)?;
+        if identity_keys.is_empty() {
+            match mode {
+                Mode::Development { .. } => {
+                    identity_keys.push(dps_platform::identity::IdentityKey::generate());
+                }
+                Mode::Production { .. } => {
+                    return Err(ConfigError::new(
+                        "DPS_IDENTITY_KEYS",
+                        "production mode needs the key shared with the services that seals each caller's identity",
+                    ));
+                }
+            }
+        }
         Ok(Self {
             listen_addr: env
                 .parse_or("DPS_LISTEN_ADDR", SocketAddr::from(([0, 0, 0, 0], 50051)))?,
@@ -211,12 +228,23 @@ impl GatewayConfig {
             audit,
             limits,
             cors_origins,
+            identity_keys,
             issuer,
             audience: env
                 .get("DPS_GATEWAY_AUDIENCE")
                 .unwrap_or("dps-suite")
                 .to_owned(),
         })
+    }
+}
+
+impl GatewayConfig {
+    /// Makes this process seal (and, holding the services too, check) identities with the
+    /// configured keys.
+    pub fn trust_identity_keys(&self) {
+        for key in &self.identity_keys {
+            dps_platform::identity::trust(key.clone());
+        }
     }
 }
 
@@ -273,6 +301,10 @@ mod tests {
         let base = [
             ("DPS_GATEWAY_ISSUER", "https://id.example.org"),
             ("DPS_GATEWAY_AUDIT_KEY_FILE", "/run/secrets/audit.pem"),
+            (
+                "DPS_IDENTITY_KEYS",
+                "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
+            ),
         ];
         let with = |extra: &[(&'static str, &'static str)]| {
             GatewayConfig::from_env(&Env::from_pairs(base.iter().chain(extra).copied()))

@@ -83,6 +83,7 @@ impl Storage {
 }
 
 async fn run(config: GatewayConfig, backends: Backends, storage: DbConfig) -> Result<(), String> {
+    config.trust_identity_keys();
     let (verifier, dev) = dps_gateway::verifier(&config).await?;
     if let Some(issuer) = dev {
         tracing::warn!(

@@ -141,6 +141,7 @@ pub async fn start(
     verifier: Arc<Verifier>,
     gateway: &GatewayConfig,
 ) -> Result<RunningSuite, SuiteError> {
+    gateway.trust_identity_keys();
     for spec in &SERVICES {
         db::migrate(migration_url, spec.migrator).await?;
     }

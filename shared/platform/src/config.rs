@@ -134,7 +134,27 @@ pub struct ServiceConfig {
     pub keystore: KeystoreConfig,
     /// Logs and traces.
     pub telemetry: TelemetryConfig,
+    /// Keys that seal the gateway's verified identities (`DPS_IDENTITY_KEYS`: base64, comma-
+    /// separated, the sealing key first).
+    pub identity_keys: Vec<crate::identity::IdentityKey>,
 }
+
+/// Reads `DPS_IDENTITY_KEYS` (base64 keys of 32 bytes, comma-separated, the sealing key
+/// first); an empty list when unset, an error when malformed.
+pub fn identity_keys(env: &Env) -> Result<Vec<crate::identity::IdentityKey>, ConfigError> {
+    match env.get("DPS_IDENTITY_KEYS") {
+        None => Ok(Vec::new()),
+        Some(text) => crate::identity::parse_keys(text).ok_or_else(|| {
+            ConfigError::new(
+                "DPS_IDENTITY_KEYS",
+                "expected base64 keys of 32 bytes, comma-separated (`openssl rand -base64 32`)",
+            )
+        }),
+    }
+}
+
+/// Why a server without identity keys refuses to start.
+pub const IDENTITY_KEYS_REQUIRED: &str = "DPS_IDENTITY_KEYS: required to serve: the key shared with the gateway that seals each caller's identity (32 random bytes in base64; `openssl rand -base64 32`)";
 
 impl ServiceConfig {
     /// Reads the configuration of a backend service.
@@ -152,6 +172,7 @@ impl ServiceConfig {
             migration_url,
             migrate_on_start: env.flag_or("DPS_MIGRATE_ON_START", true)?,
             telemetry: TelemetryConfig::from_env(env)?,
+            identity_keys: identity_keys(env)?,
         })
     }
 }
@@ -166,8 +187,13 @@ mod tests {
             ("DATABASE_URL", "postgres://app@db/dps"),
             ("DPS_KEYSTORE_DATABASE_URL", "postgres://app@keys/dps_keys"),
             ("DPS_KEY_FILE", "/etc/dps/keys"),
+            (
+                "DPS_IDENTITY_KEYS",
+                "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
+            ),
         ]);
         let cfg = ServiceConfig::from_env(&env).expect("valid");
+        assert_eq!(cfg.identity_keys.len(), 1);
         assert_eq!(
             cfg.keystore.database.url.expose(),
             "postgres://app@keys/dps_keys"
@@ -185,6 +211,21 @@ mod tests {
         let env = Env::from_pairs([("DATABASE_URL", "postgres://x/y")]);
         let err = ServiceConfig::from_env(&env).expect_err("must fail");
         assert_eq!(err.var, "DPS_KEYSTORE_DATABASE_URL");
+        let env = Env::from_pairs([
+            ("DATABASE_URL", "postgres://x/y"),
+            ("DPS_KEYSTORE_DATABASE_URL", "postgres://x/k"),
+            ("DPS_KEY_FILE", "keys"),
+        ]);
+        let no_key = ServiceConfig::from_env(&env).expect("migrations need no identity key");
+        assert!(no_key.identity_keys.is_empty());
+        let env = Env::from_pairs([
+            ("DATABASE_URL", "postgres://x/y"),
+            ("DPS_KEYSTORE_DATABASE_URL", "postgres://x/k"),
+            ("DPS_KEY_FILE", "keys"),
+            ("DPS_IDENTITY_KEYS", "short"),
+        ]);
+        let err = ServiceConfig::from_env(&env).expect_err("malformed");
+        assert_eq!(err.var, "DPS_IDENTITY_KEYS");
     }
 
     #[test]
@@ -216,10 +257,15 @@ mod tests {
             ("DATABASE_URL", "postgres://u:hunter2@db/x"),
             ("DPS_KEYSTORE_DATABASE_URL", "postgres://u:hunter3@db/k"),
             ("DPS_KEY_FILE", "keys"),
+            (
+                "DPS_IDENTITY_KEYS",
+                "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
+            ),
         ]);
         assert!(!format!("{env:?}").contains("hunter2"));
         let cfg = ServiceConfig::from_env(&env).expect("valid");
         assert!(!format!("{cfg:?}").contains("hunter2"));
         assert!(!format!("{cfg:?}").contains("hunter3"));
+        assert!(!format!("{cfg:?}").contains("AAECAwQF"));
     }
 }

@@ -1,11 +1,14 @@
 //! Who is calling: the tenant and caller the gateway verified, carried to backend services in
 //! request metadata.
 //!
-//! The gateway strips these headers from every inbound request and sets them from the verified
-//! token, so a backend can trust them as long as only the gateway can reach it (the network
-//! policy of the deployment). Backends still put the tenant in every query: defence in depth.
+//! The gateway strips these headers from every inbound request, sets them from the verified
+//! token and seals them ([`crate::identity`]), so a backend trusts only what the gateway (or a
+//! service holding the shared key) vouched for, not whatever a pod in the cluster sends.
+//! Backends still put the tenant in every query: defence in depth.
 
 use dps_types::{CallerId, TenantId};
+
+use crate::identity::{self, IDENTITY_HEADER};
 use tonic::metadata::{MetadataMap, MetadataValue};
 use tonic::{Request, Status};
 
@@ -17,7 +20,8 @@ pub const CALLER_HEADER: &str = "x-dps-caller";
 pub const ROLES_HEADER: &str = "x-dps-roles";
 
 /// Every header the gateway owns: removed from inbound requests before it sets its own.
-pub const GATEWAY_HEADERS: [&str; 3] = [TENANT_HEADER, CALLER_HEADER, ROLES_HEADER];
+pub const GATEWAY_HEADERS: [&str; 4] =
+    [TENANT_HEADER, CALLER_HEADER, ROLES_HEADER, IDENTITY_HEADER];
 
 /// The verified identity of a call.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,7 +53,22 @@ impl CallContext {
         let caller = read(CALLER_HEADER)
             .and_then(|c| CallerId::parse(c).ok())
             .ok_or_else(missing)?;
-        let roles = read(ROLES_HEADER)
+        let roles_text = read(ROLES_HEADER).unwrap_or_default();
+        let sealed = read(IDENTITY_HEADER).is_some_and(|seal| {
+            identity::verify(
+                tenant.as_str(),
+                caller.as_str(),
+                roles_text,
+                seal,
+                unix_now(),
+            )
+        });
+        if !sealed {
+            return Err(Status::unauthenticated(
+                "no verified caller: call the suite through the gateway",
+            ));
+        }
+        let roles = Some(roles_text)
             .map(|r| {
                 r.split(',')
                     .map(str::trim)
@@ -65,13 +84,23 @@ impl CallContext {
         })
     }
 
-    /// Writes the context into outgoing metadata (the gateway, and service-to-service calls that
-    /// act for the same caller).
+    /// Writes the context into outgoing metadata, sealed with this process's identity key (the
+    /// gateway, and service-to-service calls that act for the same caller). Without a key the
+    /// seal is missing and the receiver refuses the call.
     pub fn write_to(&self, metadata: &mut MetadataMap) {
+        let roles = self.roles.join(",");
+        let seal = identity::seal(
+            self.tenant.as_str(),
+            self.caller.as_str(),
+            &roles,
+            unix_now(),
+        )
+        .unwrap_or_default();
         for (key, value) in [
             (TENANT_HEADER, self.tenant.as_str().to_owned()),
             (CALLER_HEADER, self.caller.as_str().to_owned()),
-            (ROLES_HEADER, self.roles.join(",")),
+            (ROLES_HEADER, roles),
+            (IDENTITY_HEADER, seal),
         ] {
             // Tenant and caller are validated printable ASCII-safe strings; roles come from our
             // own token parsing. A value that still fails is dropped, which denies the call.
@@ -80,6 +109,12 @@ impl CallContext {
             }
         }
     }
+}
+
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
 #[cfg(test)]
@@ -94,6 +129,7 @@ mod tests {
 
     #[test]
     fn context_round_trips_through_metadata() {
+        crate::identity::trust(crate::identity::IdentityKey::from_bytes([5; 32]));
         let context = CallContext {
             tenant: TenantId::parse("acme-north").expect("slug"),
             caller: CallerId::parse("hr-platform").expect("id"),
@@ -105,6 +141,26 @@ mod tests {
             CallContext::from_metadata(&metadata).expect("valid"),
             context
         );
+    }
+
+    #[test]
+    fn unsealed_or_altered_headers_are_unauthenticated() {
+        crate::identity::trust(crate::identity::IdentityKey::from_bytes([5; 32]));
+        let context = CallContext {
+            tenant: TenantId::parse("acme-north").expect("slug"),
+            caller: CallerId::parse("sam").expect("id"),
+            roles: vec!["staff".into()],
+        };
+        let mut metadata = MetadataMap::new();
+        context.write_to(&mut metadata);
+        // A pod in the cluster adds a role, or drops the seal: refused either way.
+        let mut escalated = metadata.clone();
+        escalated.insert(ROLES_HEADER, MetadataValue::from_static("staff,dpo"));
+        assert!(CallContext::from_metadata(&escalated).is_err());
+        let mut unsealed = metadata.clone();
+        unsealed.remove(IDENTITY_HEADER);
+        assert!(CallContext::from_metadata(&unsealed).is_err());
+        assert!(CallContext::from_metadata(&metadata).is_ok());
     }
 
     #[test]

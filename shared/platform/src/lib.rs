@@ -9,6 +9,7 @@ pub mod config;
 pub mod context;
 pub mod db;
 pub mod error;
+pub mod identity;
 pub mod keystore;
 pub mod main_support;
 pub mod notify;

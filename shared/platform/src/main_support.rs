@@ -81,6 +81,12 @@ async fn serve_or_migrate(
             return Ok(());
         }
     }
+    if config.identity_keys.is_empty() {
+        return Err(crate::config::IDENTITY_KEYS_REQUIRED.to_owned());
+    }
+    for key in &config.identity_keys {
+        crate::identity::trust(key.clone());
+    }
     let vault = keystore::open(&config.keystore)
         .await
         .map_err(|e| e.to_string())?;

@@ -29,6 +29,8 @@ pub async fn spawn(routes: Routes, readiness: Readiness) -> TestServer {
 
 /// [`spawn`], exposed as `exposure` (the gateway: [`Exposure::External`]).
 pub async fn spawn_exposed(routes: Routes, readiness: Readiness, exposure: Exposure) -> TestServer {
+    // Tests seal identities with one key per process, as the gateway would.
+    dps_platform::identity::ensure_key();
     let listener = TcpListener::bind("127.0.0.1:0")
         .await
         .expect("binding 127.0.0.1:0");
@@ -125,6 +127,7 @@ pub fn caller_with_roles(
     caller: &str,
     roles: &[&str],
 ) -> impl FnMut(Request<()>) -> Result<Request<()>, Status> + Clone + use<> {
+    dps_platform::identity::ensure_key();
     let context = CallContext {
         tenant: TenantId::parse(tenant).expect("test tenant is a valid slug"),
         caller: CallerId::parse(caller).expect("test caller is a valid id"),

@@ -334,7 +334,11 @@ async fn the_binary_migrates_serves_health_and_drains_on_sigterm() {
                 "DPS_KEYSTORE_MIGRATION_DATABASE_URL",
                 keys.owner_url().expose(),
             )
-            .env("DPS_KEY_FILE", key_file.path());
+            .env("DPS_KEY_FILE", key_file.path())
+            .env(
+                "DPS_IDENTITY_KEYS",
+                dps_platform::identity::IdentityKey::generate().to_base64(),
+            );
     };
     let mut migrate = tokio::process::Command::new(env!("CARGO_BIN_EXE_dps-consent"));
     with_env(&mut migrate);
