@@ -8,8 +8,11 @@ DPS_GATEWAY_DEV_KEY_FILE ?= .dev/dev-signing-key.pem
 export DPS_GATEWAY_MODE DPS_GATEWAY_DEV_KEY_FILE
 
 BUF := node_modules/.bin/buf
+# Where cargo puts release binaries (CARGO_TARGET_DIR when set, as in worktrees sharing a build).
+BENCH := $(or $(CARGO_TARGET_DIR),target)/release/dps-bench
+BENCH_OUT := $(or $(CARGO_TARGET_DIR),target)/bench
 
-.PHONY: help run test lint check fix build buf bench-consent bench-subject-requests
+.PHONY: help run test lint check fix build buf bench-consent bench-subject-requests bench-retention
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -34,13 +37,18 @@ lint: $(BUF) ## fmt, clippy, buf lint and the house grep lints
 
 bench-consent: ## Benchmark the processing check (release build; writes target/bench/consent-check.json)
 	cargo build --release -p dps-consent -p dps-bench
-	@mkdir -p target/bench
-	target/release/dps-bench consent-check --json target/bench/consent-check.json $(BENCH_ARGS)
+	@mkdir -p $(BENCH_OUT)
+	$(BENCH) consent-check --json $(BENCH_OUT)/consent-check.json $(BENCH_ARGS)
 
 bench-subject-requests: ## Benchmark intake and the soonest-due list over 1,000,000 stored requests (release build)
 	cargo build --release -p dps-subject-requests -p dps-bench
-	@mkdir -p target/bench
-	target/release/dps-bench subject-requests --json target/bench/subject-requests.json $(BENCH_ARGS)
+	@mkdir -p $(BENCH_OUT)
+	$(BENCH) subject-requests --json $(BENCH_OUT)/subject-requests.json $(BENCH_ARGS)
+
+bench-retention: ## Benchmark bulk registration, the sweep and re-dating over 1,000,000 records (release build)
+	cargo build --release -p dps-retention -p dps-bench
+	@mkdir -p $(BENCH_OUT)
+	$(BENCH) retention --json $(BENCH_OUT)/retention.json $(BENCH_ARGS)
 
 check: lint ## Alias of lint
 

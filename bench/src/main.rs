@@ -4,13 +4,14 @@
 
 mod consent;
 mod harness;
+mod retention;
 mod subject_requests;
 
 use std::process::ExitCode;
 
 use harness::Flags;
 
-const USAGE: &str = "usage: dps-bench consent-check|subject-requests [--flag value]…";
+const USAGE: &str = "usage: dps-bench consent-check|subject-requests|retention [--flag value]…";
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -26,6 +27,7 @@ async fn main() -> ExitCode {
     let outcome = match scenario.as_str() {
         "consent-check" => consent::run(flags).await,
         "subject-requests" => subject_requests::run(flags).await,
+        "retention" => retention::run(flags).await,
         _ => {
             eprintln!("{USAGE}");
             return ExitCode::from(2);
