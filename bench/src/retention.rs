@@ -20,9 +20,11 @@
 //! in the order a migration would send them (classes interleaved); persons (patients, children,
 //! staff, applicants, with birth dates), eight holding systems, and trigger dates over the past
 //! 2–25 years depending on the class: most records discharged or closed, some people died (some
-//! in our care), half the staff left, a few records not yet dated (no trigger; policies). About
-//! a fifth of the records are due on the day (the run prints the exact share); 50 patients are
-//! under legal hold, so the sweep must skip their records.
+//! in our care), half the staff left; records whose trigger has not happened (still in care,
+//! still employed, open cases, policies) undated. Nearly a quarter of the records are due on the
+//! day (23.5 % at the default sizes; the run prints the share): a backlog, as on the first sweep
+//! after adoption; once through it, a scheduled sweep raises only what fell due since the last.
+//! 50 patients are under legal hold, so the sweep must skip their records.
 //!
 //! Every step checks its answer against SQL computed independently of the service: every record
 //! registered, class by class; the review date of every record of a class with a fixed-period
