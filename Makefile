@@ -8,6 +8,9 @@ DPS_GATEWAY_DEV_KEY_FILE ?= .dev/dev-signing-key.pem
 export DPS_GATEWAY_MODE DPS_GATEWAY_DEV_KEY_FILE
 
 BUF := node_modules/.bin/buf
+# Where cargo puts release binaries (CARGO_TARGET_DIR when set, as in worktrees sharing a build).
+BENCH := $(or $(CARGO_TARGET_DIR),target)/release/dps-bench
+BENCH_OUT := $(or $(CARGO_TARGET_DIR),target)/bench
 
 # deploy-check's tools: kubectl (its kustomize), and from PyPI (deploy/tools-requirements.txt,
 # installed by .ci/run into DEPLOY_TOOLS) kubernetes-validate, checkov and hadolint.
@@ -21,7 +24,7 @@ DEPLOY_OVERLAYS := $(notdir $(patsubst %/,%,$(dir $(wildcard deploy/overlays/*/k
 #              digest exists only after their build; deploy/README.md says to pin it in the overlay.
 CHECKOV_SKIP := CKV_K8S_35,CKV_K8S_43
 
-.PHONY: help run test lint check fix build buf bench-consent bench-subject-requests bench-breaches deploy-check
+.PHONY: help run test lint check fix build buf bench-consent bench-subject-requests bench-breaches bench-retention deploy-check
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -46,13 +49,18 @@ lint: $(BUF) ## fmt, clippy, buf lint and the house grep lints
 
 bench-consent: ## Benchmark the processing check (release build; writes target/bench/consent-check.json)
 	cargo build --release -p dps-consent -p dps-bench
-	@mkdir -p target/bench
-	target/release/dps-bench consent-check --json target/bench/consent-check.json $(BENCH_ARGS)
+	@mkdir -p $(BENCH_OUT)
+	$(BENCH) consent-check --json $(BENCH_OUT)/consent-check.json $(BENCH_ARGS)
 
 bench-subject-requests: ## Benchmark intake and the soonest-due list over 1,000,000 stored requests (release build)
 	cargo build --release -p dps-subject-requests -p dps-bench
-	@mkdir -p target/bench
-	target/release/dps-bench subject-requests --json target/bench/subject-requests.json $(BENCH_ARGS)
+	@mkdir -p $(BENCH_OUT)
+	$(BENCH) subject-requests --json $(BENCH_OUT)/subject-requests.json $(BENCH_ARGS)
+
+bench-retention: ## Benchmark bulk registration, the sweep and re-dating over 1,000,000 records (release build)
+	cargo build --release -p dps-retention -p dps-bench
+	@mkdir -p $(BENCH_OUT)
+	$(BENCH) retention --json $(BENCH_OUT)/retention.json $(BENCH_ARGS)
 
 deploy-check: ## Render every deploy/ overlay, validate it (--strict), scan it (checkov), lint the Dockerfile
 	@test -n "$(DEPLOY_OVERLAYS)" || { echo "no overlays under deploy/overlays"; exit 1; }
@@ -77,8 +85,8 @@ deploy-check: ## Render every deploy/ overlay, validate it (--strict), scan it (
 
 bench-breaches: ## Benchmark recording an incident and the alarm view (release build; writes target/bench/breaches.json)
 	cargo build --release -p dps-breaches -p dps-bench
-	@mkdir -p target/bench
-	target/release/dps-bench breaches --json target/bench/breaches.json $(BENCH_ARGS)
+	@mkdir -p $(BENCH_OUT)
+	$(BENCH) breaches --json $(BENCH_OUT)/breaches.json $(BENCH_ARGS)
 
 check: lint ## Alias of lint
 

@@ -227,21 +227,119 @@ impl Service {
 
     /// Resident set size in MiB, from /proc (Linux).
     pub fn rss_mib(&self) -> Option<f64> {
-        let pid = self.child.id()?;
-        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-        let kib: f64 = status
-            .lines()
-            .find(|l| l.starts_with("VmRSS:"))?
-            .split_whitespace()
-            .nth(1)?
-            .parse()
-            .ok()?;
-        Some(kib / 1024.0)
+        rss_mib_of(self.child.id()?)
     }
 
     pub async fn stop(mut self) {
         let _ = self.child.start_kill();
         let _ = self.child.wait().await;
+    }
+}
+
+/// Resident set size of process `pid` in MiB, from /proc (Linux).
+pub fn rss_mib_of(pid: u32) -> Option<f64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let kib: f64 = status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()?;
+    Some(kib / 1024.0)
+}
+
+/// Clock ticks per second of /proc's CPU times (USER_HZ; 100 on every Linux we run on).
+const TICKS_PER_S: f64 = 100.0;
+
+/// `/proc/<pid>/stat` fields after the command name: (ppid, own CPU ticks, reaped children's).
+fn proc_stat(pid: &str) -> Option<(u32, u64, u64)> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let n = |i: usize| fields.get(i).and_then(|f| f.parse::<u64>().ok());
+    Some((
+        fields.get(1)?.parse().ok()?,
+        n(11)? + n(12)?,
+        n(13)? + n(14)?,
+    ))
+}
+
+/// CPU seconds used so far: by the service process, by the Postgres cluster (the postmaster,
+/// its live children and the children it has reaped), by this process, and by the whole
+/// machine (busy time of every core, from /proc/stat) — the rest of which is other people's.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Cpu {
+    pub service: f64,
+    pub postgres: f64,
+    pub bench: f64,
+    pub machine: f64,
+}
+
+impl Cpu {
+    pub fn sample(service_pid: u32, postmaster_pid: u32) -> Self {
+        let own = |pid: &str| proc_stat(pid).map_or(0, |(_, own, _)| own);
+        let mut postgres =
+            proc_stat(&postmaster_pid.to_string()).map_or(0, |(_, own, reaped)| own + reaped);
+        if let Ok(dir) = std::fs::read_dir("/proc") {
+            for entry in dir.flatten() {
+                let name = entry.file_name();
+                let Some(pid) = name
+                    .to_str()
+                    .filter(|n| n.bytes().all(|b| b.is_ascii_digit()))
+                else {
+                    continue;
+                };
+                if let Some((_, own, _)) = proc_stat(pid).filter(|s| s.0 == postmaster_pid) {
+                    postgres += own;
+                }
+            }
+        }
+        let machine = std::fs::read_to_string("/proc/stat")
+            .ok()
+            .and_then(|s| {
+                let cpu: Vec<u64> = s
+                    .lines()
+                    .next()?
+                    .split_whitespace()
+                    .skip(1)
+                    .filter_map(|f| f.parse().ok())
+                    .collect();
+                // user nice system idle iowait irq softirq steal …: busy is all but idle, iowait.
+                Some(cpu.iter().take(8).sum::<u64>() - cpu.get(3)? - cpu.get(4)?)
+            })
+            .unwrap_or(0);
+        let s = |ticks: u64| ticks as f64 / TICKS_PER_S;
+        Self {
+            service: s(own(&service_pid.to_string())),
+            postgres: s(postgres),
+            bench: s(own("self")),
+            machine: s(machine),
+        }
+    }
+
+    /// What was used between `earlier` and `self`.
+    pub fn since(&self, earlier: &Self) -> Self {
+        Self {
+            service: self.service - earlier.service,
+            postgres: self.postgres - earlier.postgres,
+            bench: self.bench - earlier.bench,
+            machine: self.machine - earlier.machine,
+        }
+    }
+
+    /// Busy time of the machine not accounted for by the three processes: other work.
+    pub fn others(&self) -> f64 {
+        (self.machine - self.service - self.postgres - self.bench).max(0.0)
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "service_s": self.service,
+            "postgres_s": self.postgres,
+            "bench_s": self.bench,
+            "others_s": self.others(),
+            "machine_busy_s": self.machine,
+        })
     }
 }
 

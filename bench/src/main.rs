@@ -5,13 +5,14 @@
 mod breaches;
 mod consent;
 mod harness;
+mod retention;
 mod subject_requests;
 
 use std::process::ExitCode;
 
 use harness::Flags;
 
-const USAGE: &str = "usage: dps-bench consent-check|subject-requests|breaches [--flag value]…";
+const USAGE: &str = "usage: dps-bench consent-check|subject-requests|breaches|retention [--flag value]…";
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -28,6 +29,7 @@ async fn main() -> ExitCode {
         "consent-check" => consent::run(flags).await,
         "subject-requests" => subject_requests::run(flags).await,
         "breaches" => breaches::run(flags).await,
+        "retention" => retention::run(flags).await,
         _ => {
             eprintln!("{USAGE}");
             return ExitCode::from(2);

@@ -58,6 +58,11 @@ pub(super) struct RecordRow {
 }
 
 impl RecordRow {
+    /// Whether a review is open on it (it may be withdrawn when the record is re-dated).
+    pub(super) fn under_review(&self) -> bool {
+        self.state == RecordState::UnderReview.code()
+    }
+
     /// The id, facts and extension: what re-dating needs.
     pub(super) fn facts(&self) -> (Uuid, Facts, Option<Date>) {
         let events = [
@@ -395,7 +400,9 @@ impl Store {
         .bind(class.schedule_version)
         .execute(&mut *tx)
         .await?;
-        super::disposal::withdraw_reviews_not_due(&mut tx, tenant, class.id, today).await?;
+        if record.state == RecordState::UnderReview && dating.review_on.is_none_or(|d| d > today) {
+            super::disposal::withdraw_reviews(&mut tx, tenant, &[id.as_uuid()]).await?;
+        }
         tx.commit().await?;
         self.get_record(tenant, id)
             .await?

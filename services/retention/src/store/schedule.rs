@@ -355,7 +355,8 @@ impl Store {
 }
 
 /// Re-dates every record of `class` not yet disposed of: one read, the rule applied in memory,
-/// one `UNNEST` update; then withdraws reviews whose record is no longer due.
+/// one `UNNEST` update; then withdraws the reviews of records under review that are no longer
+/// due, by id.
 async fn redate_class(
     conn: &mut PgConnection,
     tenant: &TenantId,
@@ -374,9 +375,14 @@ async fn redate_class(
     let mut ids = Vec::with_capacity(rows.len());
     let mut dates = Vec::with_capacity(rows.len());
     let mut explanations = Vec::with_capacity(rows.len());
+    // Records under review that are no longer due: their reviews are withdrawn.
+    let mut not_due = Vec::new();
     for row in rows {
         let (id, facts, extended_until) = row.facts();
         let dating = crate::domain::date_record(class, &facts, extended_until);
+        if row.under_review() && dating.review_on.is_none_or(|d| d > today) {
+            not_due.push(id);
+        }
         ids.push(id);
         dates.push(dating.review_on);
         explanations.push(dating.explanation);
@@ -395,6 +401,6 @@ async fn redate_class(
     .execute(&mut *conn)
     .await?
     .rows_affected();
-    super::disposal::withdraw_reviews_not_due(conn, tenant, class.id, today).await?;
+    super::disposal::withdraw_reviews(conn, tenant, &not_due).await?;
     Ok(redated)
 }

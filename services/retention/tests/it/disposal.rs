@@ -519,3 +519,109 @@ async fn disposal_more_than_three_months_after_the_review_date_needs_a_reason() 
         1
     );
 }
+
+#[tokio::test]
+async fn a_backlog_larger_than_one_sweep_chunk_is_raised_once_and_held_records_are_skipped() {
+    let (db, server) = start().await;
+    let mut dpo = client(&server, "acme-north");
+    // 10 500 timesheets created 2022-01-03, due 2024-01-03: more than one chunk of 10 000. Five
+    // more are about a person under a hold.
+    let mut messages: Vec<_> = (0..21)
+        .map(|m| pb::BulkRegisterRecordsRequest {
+            records: (0..500)
+                .map(|i| record("timesheet", &format!("t-{m}-{i}"), "2022-01-03", |_| {}))
+                .collect(),
+        })
+        .collect();
+    messages.push(pb::BulkRegisterRecordsRequest {
+        records: (0..5)
+            .map(|i| {
+                record("timesheet", &format!("held-{i}"), "2022-01-03", |r| {
+                    r.person_id = "person-held".into()
+                })
+            })
+            .collect(),
+    });
+    dpo.bulk_register_records(tokio_stream::iter(messages))
+        .await
+        .expect("bulk");
+    dpo.place_legal_hold(pb::PlaceLegalHoldRequest {
+        legal_hold: Some(pb::LegalHold {
+            person_id: "person-held".into(),
+            reason: "employment tribunal claim".into(),
+            authority: "Employment Tribunal, claim 2026/0142".into(),
+            ..Default::default()
+        }),
+        request_id: String::new(),
+    })
+    .await
+    .expect("hold");
+    let raised = dpo
+        .run_sweep(pb::RunSweepRequest {})
+        .await
+        .expect("sweep")
+        .into_inner();
+    assert_eq!(raised.reviews_raised, 10_500);
+    let again = dpo
+        .run_sweep(pb::RunSweepRequest {})
+        .await
+        .expect("sweep")
+        .into_inner();
+    assert_eq!(again.reviews_raised, 0);
+    let open = count(
+        &db,
+        "SELECT count(DISTINCT record_id) FROM retention.disposal_reviews WHERE state = 'open'",
+    )
+    .await;
+    assert_eq!(open, 10_500, "one open review per record");
+    let held_active = count(
+        &db,
+        "SELECT count(*) FROM retention.records \
+         WHERE person_id = 'person-held' AND state = 'active'",
+    )
+    .await;
+    assert_eq!(held_active, 5);
+}
+
+#[tokio::test]
+async fn an_event_that_makes_a_record_under_review_no_longer_due_withdraws_its_review() {
+    let (db, server) = start().await;
+    let mut dpo = client(&server, "acme-north");
+    // Discharged 2000-03-01: due 2020-03-01 (20 years).
+    let adult = register(
+        &mut dpo,
+        record("adult-health-record", "adult-1", "1999-06-01", |r| {
+            r.discharge_date = "2000-03-01".into()
+        }),
+    )
+    .await;
+    due_sar(&mut dpo, "sar-1").await;
+    let raised = dpo
+        .run_sweep(pb::RunSweepRequest {})
+        .await
+        .expect("sweep")
+        .into_inner();
+    assert_eq!(raised.reviews_raised, 2);
+    // Seen again until 2012-05-10: due 2032-05-10, so its review is withdrawn; the SAR's stays.
+    let redated = dpo
+        .record_event(pb::RecordEventRequest {
+            name: adult.name.clone(),
+            event: pb::TriggerEvent::Discharged as i32,
+            date: "2012-05-10".into(),
+            died_in_care: false,
+        })
+        .await
+        .expect("event")
+        .into_inner();
+    assert_eq!(redated.review_date, "2032-05-10");
+    assert_eq!(redated.state, pb::RecordState::Active as i32);
+    let open = open_reviews(&mut dpo).await;
+    assert_eq!(open.len(), 1);
+    assert_ne!(open[0].record, adult.name);
+    let withdrawn = count(
+        &db,
+        "SELECT count(*) FROM retention.disposal_reviews WHERE state = 'withdrawn'",
+    )
+    .await;
+    assert_eq!(withdrawn, 1);
+}
