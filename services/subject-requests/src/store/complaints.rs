@@ -29,7 +29,7 @@ macro_rules! complaint_columns {
          ack_due_on, ack_statutory, ack_explanation, ack_warnings, acknowledged_at, \
          acknowledged_channel, acknowledged_by, acknowledged_late, assignee, outcome, reply, \
          replied_at, reply_channel, outcome_by, days_to_outcome, created_at, \
-         ack_due_sort::text AS ack_due_sort"
+         ack_due_sort::text AS ack_due_sort_text"
     };
 }
 
@@ -77,7 +77,8 @@ struct ComplaintRow {
     outcome_by: Option<String>,
     days_to_outcome: Option<i32>,
     created_at: OffsetDateTime,
-    ack_due_sort: String,
+    // Not aliased `ack_due_sort`: ORDER BY would then sort by this text, not the indexed date.
+    ack_due_sort_text: String,
 }
 
 impl ComplaintRow {
@@ -535,7 +536,7 @@ impl Store {
             rows.pop();
         }
         let next = rows.last().filter(|_| more).map(|row| ComplaintPageKey {
-            due_sort: row.ack_due_sort.clone(),
+            due_sort: row.ack_due_sort_text.clone(),
             id: row.complaint_id,
         });
         Ok((self.open_complaints(tenant, rows).await?, next))

@@ -75,7 +75,7 @@ macro_rules! columns {
          competence_note, requester_relationship, child_age, jurisdiction, handler, clock_status, \
          start_on, due_on, refusal_due_on, extension_notice_due_on, extended_on, explanation, \
          warnings, refusal_ground, refusal_reason, refusal_exemption, refused_at, refused_by, \
-         automated_decision_remedies, due_sort::text AS due_sort"
+         automated_decision_remedies, due_sort::text AS due_sort_text"
     };
 }
 
@@ -122,7 +122,8 @@ struct SubjectRequestRow {
     refused_at: Option<OffsetDateTime>,
     refused_by: Option<String>,
     automated_decision_remedies: Vec<String>,
-    due_sort: String,
+    // Not aliased `due_sort`: ORDER BY would then sort by this text, not the indexed date column.
+    due_sort_text: String,
 }
 
 impl SubjectRequestRow {
@@ -603,7 +604,7 @@ impl Store {
             rows.pop();
         }
         let next = rows.last().filter(|_| more).map(|row| PageKey {
-            due_sort: row.due_sort.clone(),
+            due_sort: row.due_sort_text.clone(),
             id: row.subject_request_id,
         });
         Ok((self.decode(tenant, rows).await?, next))
