@@ -424,9 +424,13 @@ impl Store {
             competence_note,
         ] = self.seal(tenant, request).await?;
         let id = SubjectRequestId::generate();
-        let mut tx = self.pool.begin().await?;
+        // One statement (request, its history entry and its tasks), so one round trip and one
+        // commit: intake is the hot write path. A retry with a used request id inserts nothing.
+        let task_ids: Vec<Uuid> = tasks.iter().map(|_| crate::domain::tasks::TaskId::generate().as_uuid()).collect();
+        let systems: Vec<&str> = tasks.iter().map(|t| t.system.as_str()).collect();
+        let actions: Vec<&str> = tasks.iter().map(|t| t.action.code()).collect();
         let inserted: Option<OffsetDateTime> = sqlx::query_scalar(
-            "INSERT INTO subject_requests.subject_requests \
+            "WITH w_request AS (INSERT INTO subject_requests.subject_requests \
                  (tenant_id, subject_request_id, kind, requested_kind, kind_reason, channel, \
                   person_id, state, received_at, created_by, request_id, requester_name, \
                   requester_contact, details, requester_basis, competence_note, \
@@ -436,7 +440,16 @@ impl Store {
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
                      $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28) \
              ON CONFLICT ON CONSTRAINT subject_requests_request_id_key DO NOTHING \
-             RETURNING created_at",
+             RETURNING tenant_id, subject_request_id, created_at), \
+             w_history AS (INSERT INTO subject_requests.request_history \
+                 (tenant_id, entry_id, subject_request_id, action, to_state, actor, reason) \
+               SELECT tenant_id, $29, subject_request_id, 'created', $8, $10, '' FROM w_request), \
+             w_tasks AS (INSERT INTO subject_requests.fulfilment_tasks \
+                 (tenant_id, task_id, subject_request_id, system, action) \
+               SELECT r.tenant_id, t.task_id, r.subject_request_id, t.system, t.action \
+               FROM w_request r, unnest($30::uuid[], $31::text[], $32::text[]) \
+                 AS t(task_id, system, action)) \
+             SELECT created_at FROM w_request",
         )
         .bind(tenant.as_str())
         .bind(id.as_uuid())
@@ -473,23 +486,14 @@ impl Store {
                 .map(|r| r.code())
                 .collect::<Vec<_>>(),
         )
-        .fetch_optional(&mut *tx)
+        .bind(Uuid::now_v7())
+        .bind(&task_ids)
+        .bind(&systems)
+        .bind(&actions)
+        .fetch_optional(&self.pool)
         .await?;
         match inserted {
             Some(created_at) => {
-                insert_history(
-                    &mut tx,
-                    tenant,
-                    id,
-                    "created",
-                    None,
-                    RequestState::Received,
-                    caller,
-                    "",
-                )
-                .await?;
-                tasks::insert_specs(&mut tx, tenant, id, tasks).await?;
-                tx.commit().await?;
                 // What was just stored, without reading it back and opening its sealed fields.
                 Ok(SubjectRequest {
                     id,
@@ -505,7 +509,6 @@ impl Store {
             }
             // The conflict can only be on the idempotency key, which is then not null.
             None => {
-                tx.rollback().await?;
                 let original: Uuid = sqlx::query_scalar(
                     "SELECT subject_request_id FROM subject_requests.subject_requests \
                      WHERE tenant_id = $1 AND created_by = $2 AND request_id = $3",
