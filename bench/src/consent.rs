@@ -178,7 +178,7 @@ async fn drive(
 /// Loads the data set straight into the consent schema (as the schema owner): the service's own
 /// write path would take minutes for a million rows and is not what is measured here.
 /// Returns the purpose names; the first four are consent-based.
-async fn load(owner_url: &str, persons: u64) -> Result<Vec<String>, String> {
+pub(crate) async fn load(owner_url: &str, persons: u64) -> Result<Vec<String>, String> {
     let pool = sqlx::PgPool::connect(owner_url)
         .await
         .map_err(|e| e.to_string())?;
@@ -305,7 +305,7 @@ async fn load(owner_url: &str, persons: u64) -> Result<Vec<String>, String> {
 
 /// Checks every person once in batches, as a service that has been running a while has seen
 /// them: the figures are for the steady state, not for cold misses.
-async fn warm(channel: &Channel, purpose: &str, persons: u64) -> Result<(), String> {
+pub(crate) async fn warm(channel: &Channel, purpose: &str, persons: u64) -> Result<(), String> {
     let mut client = ConsentServiceClient::new(channel.clone());
     for first in (1..=persons).step_by(1000) {
         let checks = (first..(first + 1000).min(persons + 1))

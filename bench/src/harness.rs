@@ -139,11 +139,22 @@ impl Stack {
         .collect()
     }
 
+    /// Where the stack keeps its files (deleted with it).
+    pub fn dir(&self) -> &std::path::Path {
+        self.cluster.root()
+    }
+
     /// Runs `<binary> migrate`; the binary is the service built beside this one.
     pub async fn migrate(&self, binary: &str) -> Result<(), String> {
+        self.migrate_with(binary, &[]).await
+    }
+
+    /// [`Stack::migrate`] with extra environment.
+    pub async fn migrate_with(&self, binary: &str, extra: &[(&str, String)]) -> Result<(), String> {
         let out = tokio::process::Command::new(sibling_binary(binary)?)
             .arg("migrate")
             .envs(self.env())
+            .envs(extra.iter().map(|(k, v)| (*k, v.as_str())))
             .output()
             .await
             .map_err(|e| e.to_string())?;
@@ -156,12 +167,22 @@ impl Stack {
 
     /// Serves `binary` as its own process on a free port and waits until it is ready.
     pub async fn serve(&self, binary: &str) -> Result<Service, String> {
+        self.serve_with(binary, &[]).await
+    }
+
+    /// [`Stack::serve`] with extra environment.
+    pub async fn serve_with(
+        &self,
+        binary: &str,
+        extra: &[(&str, String)],
+    ) -> Result<Service, String> {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .map_err(|e| e.to_string())?
             .port();
         let child = tokio::process::Command::new(sibling_binary(binary)?)
             .envs(self.env())
+            .envs(extra.iter().map(|(k, v)| (*k, v.as_str())))
             .env("DPS_LISTEN_ADDR", format!("127.0.0.1:{port}"))
             .kill_on_drop(true)
             .spawn()

@@ -4,6 +4,7 @@
 
 mod breaches;
 mod consent;
+mod gateway;
 mod harness;
 mod retention;
 mod subject_requests;
@@ -12,7 +13,8 @@ use std::process::ExitCode;
 
 use harness::Flags;
 
-const USAGE: &str = "usage: dps-bench consent-check|subject-requests|breaches|retention [--flag value]…";
+const USAGE: &str =
+    "usage: dps-bench consent-check|gateway|subject-requests|breaches|retention [--flag value]…";
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -27,6 +29,7 @@ async fn main() -> ExitCode {
     };
     let outcome = match scenario.as_str() {
         "consent-check" => consent::run(flags).await,
+        "gateway" => gateway::run(flags).await,
         "subject-requests" => subject_requests::run(flags).await,
         "breaches" => breaches::run(flags).await,
         "retention" => retention::run(flags).await,

@@ -105,7 +105,13 @@ pub struct Verifier {
     audience: String,
     source: Option<KeySource>,
     on_demand: Mutex<VecDeque<Instant>>,
+    /// Tokens already verified, with their expiry: a platform sends the same token on every
+    /// call, and an Ed25519 check costs more than the rest of the gateway's work on a call.
+    verified: Mutex<HashMap<String, (Principal, u64)>>,
 }
+
+/// Verified tokens remembered at most; the memory is simply emptied when full.
+const MAX_VERIFIED: usize = 10_000;
 
 impl std::fmt::Debug for Verifier {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -155,6 +161,7 @@ impl Verifier {
             audience: audience.to_owned(),
             source,
             on_demand: Mutex::new(VecDeque::new()),
+            verified: Mutex::new(HashMap::new()),
         }
     }
 
@@ -171,6 +178,11 @@ impl Verifier {
         let keys = parse_jwks(&fetch(source).await?, &self.issuer, &self.audience)?;
         let count = keys.len();
         *self.keys.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(keys);
+        // A key may have been withdrawn: its tokens must be checked again.
+        self.verified
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
         Ok(count)
     }
 
@@ -291,6 +303,29 @@ fn parse_jwks(json: &str, issuer: &str, audience: &str) -> Result<KeyMap, KeyErr
 impl Verifier {
     /// Verifies a bearer token against the current keys and returns the caller it proves.
     pub fn verify(&self, token: &str) -> Result<Principal, AuthError> {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        if let Some((principal, exp)) = self
+            .verified
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(token)
+            && now <= exp.saturating_add(LEEWAY_SECONDS)
+        {
+            return Ok(principal.clone());
+        }
+        let principal = self.verify_signed(token)?;
+        let mut verified = self.verified.lock().unwrap_or_else(|e| e.into_inner());
+        if verified.len() >= MAX_VERIFIED {
+            verified.clear();
+        }
+        verified.insert(token.to_owned(), principal.clone());
+        Ok(principal.0)
+    }
+
+    /// Checks the token's signature and claims; the principal and its expiry.
+    fn verify_signed(&self, token: &str) -> Result<(Principal, u64), AuthError> {
         let header =
             jsonwebtoken::decode_header(token).map_err(|e| AuthError::Rejected(e.to_string()))?;
         // RFC 9068: an access token says so, which keeps ID tokens and other JWTs out.
@@ -312,7 +347,7 @@ impl Verifier {
         let data = jsonwebtoken::decode::<Claims>(token, key, validation)
             .map_err(|e| AuthError::Rejected(e.to_string()))?;
         let claims = data.claims;
-        Ok(Principal {
+        let principal = Principal {
             tenant: TenantId::parse(&claims.tenant).map_err(|_| AuthError::BadIdentity)?,
             caller: CallerId::parse(&claims.sub).map_err(|_| AuthError::BadIdentity)?,
             // Roles we do not know grant nothing.
@@ -322,7 +357,8 @@ impl Verifier {
                 .filter_map(|r| Role::from_code(r))
                 .collect(),
             group_tenants: claims.tenants,
-        })
+        };
+        Ok((principal, claims.exp))
     }
 }
 

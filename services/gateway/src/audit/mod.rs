@@ -2,9 +2,9 @@
 //! failed — becomes one append-only row, hash-chained to the one before it, and the chain's head
 //! is signed and exported outside the database now and then.
 //!
-//! One writer task per process batches the rows of concurrent calls into one transaction (group
-//! commit), so auditing costs a call one commit wait, not one commit each; across processes an
-//! advisory lock serialises the writers.
+//! One writer task per process batches the rows of concurrent calls into one statement (group
+//! commit), so auditing costs a call one commit wait, not one commit each; across processes the
+//! sequence's uniqueness keeps writers from forking the chain (see [`store`]).
 
 pub mod chain;
 pub mod grpc;
@@ -179,6 +179,8 @@ impl AuditLog {
 }
 
 async fn write(store: AuditStore, mut queue: mpsc::Receiver<Pending>) {
+    // The head this writer last saw; `None` after an error, to be read again.
+    let mut head: Option<(i64, [u8; 32])> = None;
     while let Some(first) = queue.recv().await {
         let mut batch = vec![first];
         while batch.len() < BATCH {
@@ -188,15 +190,37 @@ async fn write(store: AuditStore, mut queue: mpsc::Receiver<Pending>) {
             }
         }
         let records: Vec<AuditRecord> = batch.iter().map(|p| p.record.clone()).collect();
-        let ok = match store.append(&records).await {
-            Ok(_) => true,
+        let ok = match append(&store, &mut head, &records).await {
+            Ok(()) => true,
             Err(e) => {
+                head = None;
                 tracing::error!(error = %e, rows = records.len(), "audit write failed");
                 false
             }
         };
         for pending in batch {
             let _ = pending.done.send(ok);
+        }
+    }
+}
+
+/// Appends after the head this writer knows, reading it again when another writer moved it.
+async fn append(
+    store: &AuditStore,
+    head: &mut Option<(i64, [u8; 32])>,
+    records: &[AuditRecord],
+) -> Result<(), sqlx::Error> {
+    loop {
+        let known = match *head {
+            Some(known) => known,
+            None => store.head().await?,
+        };
+        match store.append_after(known, records).await? {
+            Some(new_head) => {
+                *head = Some(new_head);
+                return Ok(());
+            }
+            None => *head = None,
         }
     }
 }

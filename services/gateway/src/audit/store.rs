@@ -1,13 +1,11 @@
-//! The audit log's table. Appends are serialised across every gateway process by a
-//! transaction-level advisory lock, so two writers never read the same head and fork the chain.
+//! The audit log's table. Writers append after the head they know; the sequence is the primary
+//! key, so a writer with a stale head inserts nothing, reads the head again and retries — two
+//! writers can never fork the chain, and the usual append is one statement, one round trip.
 
 use sqlx::{PgPool, Postgres, QueryBuilder};
 use time::OffsetDateTime;
 
 use super::chain::{AuditRecord, GENESIS, Verdict, Walker};
-
-/// Key of the advisory lock that serialises chain writers.
-const WRITER_LOCK: i64 = 0x6470_735f_6175_6469; // "dps_audi"
 
 /// Rows read per page when verifying.
 const VERIFY_PAGE: i64 = 10_000;
@@ -85,26 +83,16 @@ impl AuditStore {
         Self { pool }
     }
 
-    /// Appends `records` in order after the current head, in one transaction; returns the last
-    /// sequence and hash.
-    pub async fn append(&self, records: &[AuditRecord]) -> Result<(i64, [u8; 32]), sqlx::Error> {
-        let mut tx = self.pool.begin().await?;
-        sqlx::query("SELECT pg_advisory_xact_lock($1)")
-            .bind(WRITER_LOCK)
-            .execute(&mut *tx)
-            .await?;
-        let head: Option<(i64, Vec<u8>)> = sqlx::query_as(
-            "SELECT sequence, hash FROM gateway.audit_events ORDER BY sequence DESC LIMIT 1",
-        )
-        .fetch_optional(&mut *tx)
-        .await?;
-        let (mut sequence, mut previous) = match head {
-            Some((sequence, hash)) => (
-                sequence,
-                <[u8; 32]>::try_from(hash.as_slice()).unwrap_or(GENESIS),
-            ),
-            None => (0, GENESIS),
-        };
+    /// Appends `records` in order after `head` (the last sequence and hash this writer knows) in
+    /// one statement; returns the new head. `Ok(None)` when another writer got there first (the
+    /// first sequence is taken): nothing was written, read the head again and retry. Dense,
+    /// unique sequences make that test exact, so two writers can never fork the chain.
+    pub async fn append_after(
+        &self,
+        head: (i64, [u8; 32]),
+        records: &[AuditRecord],
+    ) -> Result<Option<(i64, [u8; 32])>, sqlx::Error> {
+        let (mut sequence, mut previous) = head;
         let mut rows = Vec::with_capacity(records.len());
         for record in records {
             sequence += 1;
@@ -128,9 +116,27 @@ impl AuditStore {
                 .push_bind(&record.trace_id)
                 .push_bind(hash.as_slice());
         });
-        insert.build().execute(&mut *tx).await?;
-        tx.commit().await?;
-        Ok((sequence, previous))
+        // A sequence already taken means a stale head: insert nothing rather than fail.
+        insert.push(" ON CONFLICT (sequence) DO NOTHING");
+        let written = insert.build().execute(&self.pool).await?.rows_affected();
+        match written {
+            0 => Ok(None),
+            n if n == rows.len() as u64 => Ok(Some((sequence, previous))),
+            // Only possible if someone wrote into the middle of our range by hand.
+            _ => Err(sqlx::Error::Protocol(
+                "audit chain: part of a batch collided with existing rows".into(),
+            )),
+        }
+    }
+
+    /// Appends `records` after the current head, retrying while other writers move it.
+    pub async fn append(&self, records: &[AuditRecord]) -> Result<(i64, [u8; 32]), sqlx::Error> {
+        loop {
+            let head = self.head().await?;
+            if let Some(new_head) = self.append_after(head, records).await? {
+                return Ok(new_head);
+            }
+        }
     }
 
     /// The newest events matching `filter`, at most `limit`.

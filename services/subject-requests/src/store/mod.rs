@@ -426,7 +426,10 @@ impl Store {
         let id = SubjectRequestId::generate();
         // One statement (request, its history entry and its tasks), so one round trip and one
         // commit: intake is the hot write path. A retry with a used request id inserts nothing.
-        let task_ids: Vec<Uuid> = tasks.iter().map(|_| crate::domain::tasks::TaskId::generate().as_uuid()).collect();
+        let task_ids: Vec<Uuid> = tasks
+            .iter()
+            .map(|_| crate::domain::tasks::TaskId::generate().as_uuid())
+            .collect();
         let systems: Vec<&str> = tasks.iter().map(|t| t.system.as_str()).collect();
         let actions: Vec<&str> = tasks.iter().map(|t| t.action.code()).collect();
         let inserted: Option<OffsetDateTime> = sqlx::query_scalar(
