@@ -7,6 +7,7 @@ use std::convert::Infallible;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
@@ -35,6 +36,9 @@ pub const ACT_FOR_TENANT_HEADER: &str = "dps-tenant";
 /// The largest request or response message the gateway passes, in bytes (tonic's default).
 pub const MAX_MESSAGE_BYTES: usize = 4 * 1024 * 1024;
 
+/// Connections to each backend, used in turn.
+const BACKEND_CONNECTIONS: usize = 8;
+
 /// How long connecting to a backend may take before it counts as down.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 
@@ -47,8 +51,9 @@ type LocalService = BoxCloneSyncService<http::Request<Body>, http::Response<Body
 /// Where a package's calls go.
 #[derive(Clone)]
 enum Target {
-    /// A backend service over gRPC.
-    Remote(Channel),
+    /// A backend service over gRPC: several connections, taken in turn, so one connection's
+    /// stream limit and flow control do not queue every caller's calls.
+    Remote(Arc<[Channel]>, Arc<AtomicUsize>),
     /// A service the gateway serves itself (its audit log).
     Local(LocalService),
 }
@@ -84,13 +89,16 @@ impl Proxy {
         limits: Limits,
     ) -> Self {
         let channel = |url: &str| {
-            Target::Remote(
-                Channel::from_shared(url.to_owned())
-                    .expect("backend URLs are validated in config")
-                    // A backend that does not accept a connection is down: say so quickly.
-                    .connect_timeout(CONNECT_TIMEOUT)
-                    .connect_lazy(),
-            )
+            let connections = (0..BACKEND_CONNECTIONS)
+                .map(|_| {
+                    Channel::from_shared(url.to_owned())
+                        .expect("backend URLs are validated in config")
+                        // A backend that does not accept a connection is down: say so quickly.
+                        .connect_timeout(CONNECT_TIMEOUT)
+                        .connect_lazy()
+                })
+                .collect();
+            Target::Remote(connections, Arc::new(AtomicUsize::new(0)))
         };
         let local = Target::Local(BoxCloneSyncService::new(
             crate::audit::grpc::AuditApi::server(audit.clone()),
@@ -266,16 +274,20 @@ impl Proxy {
             let outbound = http::Request::from_parts(parts, body);
             let answer = async {
                 let response = match target {
-                    Target::Remote(channel) => match channel.oneshot(outbound).await {
-                        Ok(response) => response,
-                        Err(cause) => {
-                            tracing::error!(%path, %cause, "backend unreachable");
-                            Status::unavailable(
-                                "the service is temporarily unavailable; retry later",
-                            )
-                            .into_http()
+                    Target::Remote(channels, next) => {
+                        let channel =
+                            channels[next.fetch_add(1, Ordering::Relaxed) % channels.len()].clone();
+                        match channel.oneshot(outbound).await {
+                            Ok(response) => response,
+                            Err(cause) => {
+                                tracing::error!(%path, %cause, "backend unreachable");
+                                Status::unavailable(
+                                    "the service is temporarily unavailable; retry later",
+                                )
+                                .into_http()
+                            }
                         }
-                    },
+                    }
                     Target::Local(service) => match service.oneshot(outbound).await {
                         Ok(response) => response,
                         Err(never) => match never {},
