@@ -111,13 +111,40 @@ impl HeadSink {
         Ok(head)
     }
 
-    /// The last head in the file that carries our signature; `None` without a file or heads.
-    /// A line whose signature fails is an error: someone wrote to the file who should not.
+    /// The furthest head exported by any gateway replica: every file beside ours with the same
+    /// extension (each replica writes its own, e.g. `$(POD_NAME).jsonl` on a shared volume, and
+    /// all sign with the same key). `None` without a file or heads. A line whose signature fails
+    /// is an error: someone wrote to the files who should not.
     pub fn last_exported(&self) -> Result<Option<ExportedHead>, HeadError> {
         let Some(path) = &self.path else {
             return Ok(None);
         };
-        last_in(path, &self.verifying_key())
+        let key = self.verifying_key();
+        let mut files = vec![path.clone()];
+        if let (Some(dir), Some(extension)) = (path.parent(), path.extension()) {
+            let dir = if dir.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                dir
+            };
+            if let Ok(entries) = std::fs::read_dir(dir) {
+                files.extend(
+                    entries
+                        .filter_map(Result::ok)
+                        .map(|e| e.path())
+                        .filter(|p| p != path && p.extension() == Some(extension)),
+                );
+            }
+        }
+        let mut furthest: Option<ExportedHead> = None;
+        for file in files {
+            if let Some(head) = last_in(&file, &key)?
+                && furthest.as_ref().is_none_or(|f| head.sequence > f.sequence)
+            {
+                furthest = Some(head);
+            }
+        }
+        Ok(furthest)
     }
 }
 
@@ -166,6 +193,29 @@ fn last_in(path: &Path, key: &VerifyingKey) -> Result<Option<ExportedHead>, Head
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_furthest_head_of_any_replica_counts() {
+        let dir = std::env::temp_dir().join(format!("dps-heads-replicas-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("dir");
+        let key = SigningKey::from_bytes(&[8; 32]);
+        let a = HeadSink::new(key.clone(), Some(dir.join("gateway-a.jsonl")));
+        let b = HeadSink::new(key, Some(dir.join("gateway-b.jsonl")));
+        a.export(5, &[1; 32], 1_000).expect("a");
+        b.export(9, &[2; 32], 2_000).expect("b");
+        a.export(7, &[3; 32], 3_000).expect("a again");
+        std::fs::write(dir.join("notes.txt"), "not a head file").expect("other file");
+        assert_eq!(
+            a.last_exported().expect("read").map(|h| h.sequence),
+            Some(9)
+        );
+        assert_eq!(
+            b.last_exported().expect("read").map(|h| h.sequence),
+            Some(9)
+        );
+        let _ = std::fs::remove_dir_all(dir);
+    }
 
     #[test]
     fn heads_round_trip_and_a_forged_line_is_refused() {

@@ -35,7 +35,9 @@ struct Gateway {
 
 impl Drop for Gateway {
     fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.head_file);
+        if let Some(dir) = self.head_file.parent() {
+            let _ = std::fs::remove_dir_all(dir);
+        }
     }
 }
 
@@ -52,7 +54,10 @@ async fn gateway_with(backend: &str, limits: dps_gateway::Limits) -> Gateway {
         retention: backend.into(),
         consent: backend.into(),
     };
-    let head_file = std::env::temp_dir().join(format!("dps-heads-{}.jsonl", db.name()));
+    // A directory of its own: verification reads every head file beside this one.
+    let head_dir = std::env::temp_dir().join(format!("dps-heads-{}", db.name()));
+    std::fs::create_dir_all(&head_dir).expect("head directory");
+    let head_file = head_dir.join("gateway.jsonl");
     let config = AuditConfig {
         key_file: None,
         head_file: Some(head_file.clone()),
