@@ -47,12 +47,13 @@ impl Handlers {
             .local_date(OffsetDateTime::now_utc()))
     }
 
-    async fn reply(
-        &self,
-        tenant: &TenantId,
-        request: &SubjectRequest,
-    ) -> Result<Response<pb::SubjectRequest>, Status> {
-        let today = self.today(tenant).await?;
+    /// The request as answered; "overdue" is judged on today's date where its rules apply
+    /// (its jurisdiction is fixed at receipt), so no lookup of the tenant's settings.
+    fn reply(request: &SubjectRequest) -> Result<Response<pb::SubjectRequest>, Status> {
+        let today = request
+            .jurisdiction
+            .zone()
+            .local_date(OffsetDateTime::now_utc());
         Ok(Response::new(convert::subject_request_to_proto(
             request, today,
         )))
@@ -232,7 +233,7 @@ impl SubjectRequestsService for Handlers {
                 }
                 other => Error::from(other),
             })?;
-        self.reply(&context.tenant, &created).await
+        Self::reply(&created)
     }
 
     #[instrument(skip_all, fields(rpc = "GetSubjectRequest", tenant_id = tracing::field::Empty))]
@@ -249,7 +250,7 @@ impl SubjectRequestsService for Handlers {
             .await
             .map_err(Error::from)?
             .ok_or(Error::NotFound(name))?;
-        self.reply(&context.tenant, &subject_request).await
+        Self::reply(&subject_request)
     }
 
     #[instrument(skip_all, fields(rpc = "ListSubjectRequests", tenant_id = tracing::field::Empty))]
@@ -286,7 +287,7 @@ impl SubjectRequestsService for Handlers {
             .record_clock_event(&context.tenant, &context.caller, id, event)
             .await
             .map_err(Error::from)?;
-        self.reply(&context.tenant, &updated).await
+        Self::reply(&updated)
     }
 
     #[instrument(skip_all, fields(rpc = "TransitionSubjectRequest", tenant_id = tracing::field::Empty))]
@@ -301,7 +302,7 @@ impl SubjectRequestsService for Handlers {
             .transition(&context.tenant, &context.caller, id, step, &reason)
             .await
             .map_err(Error::from)?;
-        self.reply(&context.tenant, &updated).await
+        Self::reply(&updated)
     }
 
     #[instrument(skip_all, fields(rpc = "RefuseSubjectRequest", tenant_id = tracing::field::Empty))]
@@ -322,7 +323,7 @@ impl SubjectRequestsService for Handlers {
             )
             .await
             .map_err(Error::from)?;
-        self.reply(&context.tenant, &updated).await
+        Self::reply(&updated)
     }
 
     #[instrument(skip_all, fields(rpc = "AssignSubjectRequest", tenant_id = tracing::field::Empty))]
@@ -337,7 +338,7 @@ impl SubjectRequestsService for Handlers {
             .assign(&context.tenant, &context.caller, id, handler.as_deref())
             .await
             .map_err(Error::from)?;
-        self.reply(&context.tenant, &updated).await
+        Self::reply(&updated)
     }
 
     #[instrument(skip_all, fields(rpc = "ListRequestHistory", tenant_id = tracing::field::Empty))]
