@@ -19,6 +19,9 @@ pub const CALLER_HEADER: &str = "x-dps-caller";
 /// Metadata key of the verified roles, comma-separated.
 pub const ROLES_HEADER: &str = "x-dps-roles";
 
+/// Roles that see every tenant of the group (DESIGN §3.5; the gateway's role table agrees).
+pub const GROUP_WIDE_ROLES: [&str; 3] = ["dpo", "compliance_manager", "auditor"];
+
 /// Every header the gateway owns: removed from inbound requests before it sets its own.
 pub const GATEWAY_HEADERS: [&str; 4] =
     [TENANT_HEADER, CALLER_HEADER, ROLES_HEADER, IDENTITY_HEADER];
@@ -82,6 +85,29 @@ impl CallContext {
             caller,
             roles,
         })
+    }
+
+    /// Whether the caller holds a group-wide role (DESIGN §3.5).
+    pub fn is_group_wide(&self) -> bool {
+        self.roles
+            .iter()
+            .any(|r| GROUP_WIDE_ROLES.contains(&r.as_str()))
+    }
+
+    /// Whose figures a dashboard call may see: `None` (every tenant) when `group_wide` is asked
+    /// by a group-wide role, the caller's tenant otherwise; a tenant-scoped role asking for the
+    /// group is refused.
+    pub fn figures_scope(&self, group_wide: bool) -> Result<Option<&TenantId>, Status> {
+        if !group_wide {
+            return Ok(Some(&self.tenant));
+        }
+        if self.is_group_wide() {
+            Ok(None)
+        } else {
+            Err(Status::permission_denied(
+                "group-wide figures need the dpo, compliance_manager or auditor role",
+            ))
+        }
     }
 
     /// Writes the context into outgoing metadata, sealed with this process's identity key (the

@@ -42,14 +42,6 @@ pub enum Rejection {
     Precondition(String),
 }
 
-/// Roles that see every tenant's figures.
-pub const GROUP_WIDE_ROLES: [&str; 3] = ["dpo", "compliance_manager", "auditor"];
-
-/// Whether the roles see the whole group.
-pub fn is_group_wide(roles: &[String]) -> bool {
-    roles.iter().any(|r| GROUP_WIDE_ROLES.contains(&r.as_str()))
-}
-
 /// The stored code of `value` in a `(value, code)` table.
 pub(crate) fn code_of<T: PartialEq + Copy>(all: &[(T, &'static str)], value: T) -> &'static str {
     all.iter().find(|(v, _)| *v == value).map_or("", |(_, c)| c)

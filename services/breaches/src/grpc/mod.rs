@@ -321,13 +321,7 @@ impl BreachesService for Handlers {
     ) -> Result<Response<pb::Dashboard>, Status> {
         let context = CallContext::from_request(&request)?;
         let pb::GetDashboardRequest { group_wide } = request.into_inner();
-        if group_wide && !crate::domain::is_group_wide(&context.roles) {
-            return Err(Error::PermissionDenied(
-                "group-wide figures need the dpo, compliance_manager or auditor role".into(),
-            )
-            .into());
-        }
-        let scope = (!group_wide).then_some(&context.tenant);
+        let scope = context.figures_scope(group_wide)?;
         let (tenants, total) = self
             .store
             .figures(scope, OffsetDateTime::now_utc())

@@ -135,14 +135,6 @@ pub const MAX_REQUESTER_CONTACT: usize = 500;
 /// See [`MAX_REQUESTER_NAME`].
 pub const MAX_DETAILS: usize = 10_000;
 
-/// Roles that see every tenant of the group (DESIGN §3.5).
-pub const GROUP_WIDE_ROLES: [&str; 3] = ["dpo", "compliance_manager", "auditor"];
-
-/// Whether a caller with `roles` may see group-wide figures.
-pub fn is_group_wide(roles: &[String]) -> bool {
-    roles.iter().any(|r| GROUP_WIDE_ROLES.contains(&r.as_str()))
-}
-
 /// Most characters in a reason, basis or note.
 pub const MAX_REASON: usize = 2000;
 

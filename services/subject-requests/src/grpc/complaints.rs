@@ -202,13 +202,7 @@ impl ComplaintService for ComplaintHandlers {
     ) -> Result<Response<pb::ComplaintDashboard>, Status> {
         let context = CallContext::from_request(&request)?;
         let pb::GetComplaintFiguresRequest { group_wide } = request.into_inner();
-        if group_wide && !crate::domain::is_group_wide(&context.roles) {
-            return Err(Error::PermissionDenied(
-                "group-wide figures need the dpo, compliance_manager or auditor role".into(),
-            )
-            .into());
-        }
-        let scope = (!group_wide).then_some(&context.tenant);
+        let scope = context.figures_scope(group_wide)?;
         // Jersey keeps the same clock as London, so one "today" serves every tenant.
         let today = crate::domain::Jurisdiction::DEFAULT
             .zone()

@@ -506,13 +506,7 @@ impl SubjectRequestsService for Handlers {
     ) -> Result<Response<pb::Dashboard>, Status> {
         let context = CallContext::from_request(&request)?;
         let pb::GetDashboardRequest { group_wide } = request.into_inner();
-        if group_wide && !crate::domain::is_group_wide(&context.roles) {
-            return Err(Error::PermissionDenied(
-                "group-wide figures need the dpo, compliance_manager or auditor role".into(),
-            )
-            .into());
-        }
-        let scope = (!group_wide).then_some(&context.tenant);
+        let scope = context.figures_scope(group_wide)?;
         let today = crate::domain::Jurisdiction::DEFAULT
             .zone()
             .local_date(OffsetDateTime::now_utc());
