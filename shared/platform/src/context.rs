@@ -190,6 +190,24 @@ mod tests {
     }
 
     #[test]
+    fn only_group_wide_roles_see_the_groups_figures() {
+        let with = |roles: &[&str]| CallContext {
+            tenant: TenantId::parse("acme-north").expect("slug"),
+            caller: CallerId::parse("x").expect("id"),
+            roles: roles.iter().map(|r| (*r).to_owned()).collect(),
+        };
+        let auditor = with(&["auditor"]);
+        assert_eq!(auditor.figures_scope(true).expect("group"), None);
+        assert_eq!(
+            auditor.figures_scope(false).expect("own").map(TenantId::as_str),
+            Some("acme-north")
+        );
+        let staff = with(&["staff", "controller"]);
+        let refused = staff.figures_scope(true).expect_err("tenant-scoped");
+        assert_eq!(refused.code(), tonic::Code::PermissionDenied);
+    }
+
+    #[test]
     fn a_malformed_tenant_is_refused() {
         let mut metadata = MetadataMap::new();
         metadata.insert(TENANT_HEADER, MetadataValue::from_static("Acme/../other"));
