@@ -24,7 +24,7 @@ DEPLOY_OVERLAYS := $(notdir $(patsubst %/,%,$(dir $(wildcard deploy/overlays/*/k
 #              digest exists only after their build; deploy/README.md says to pin it in the overlay.
 CHECKOV_SKIP := CKV_K8S_35,CKV_K8S_43
 
-.PHONY: help run test lint check fix build buf bench bench-consent bench-gateway bench-subject-requests bench-breaches bench-retention deploy-check
+.PHONY: help run test lint check fix build buf bench bench-consent bench-gateway bench-soak bench-subject-requests bench-breaches bench-retention deploy-check
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -58,6 +58,11 @@ bench-gateway: ## Benchmark the processing check direct and through the gateway,
 	cargo build --release -p dps-consent -p dps-gateway -p dps-bench
 	@mkdir -p $(BENCH_OUT)
 	$(BENCH) gateway --json $(BENCH_OUT)/gateway.json $(BENCH_ARGS)
+
+bench-soak: ## Soak: the processing check through the gateway at 70 % of capacity for 10 min (BENCH_ARGS="--minutes N")
+	cargo build --release -p dps-consent -p dps-gateway -p dps-bench
+	@mkdir -p $(BENCH_OUT)
+	$(BENCH) soak --json $(BENCH_OUT)/soak.json $(BENCH_ARGS)
 
 bench-subject-requests: ## Benchmark intake and the soonest-due list over 1,000,000 stored requests (release build)
 	cargo build --release -p dps-subject-requests -p dps-bench

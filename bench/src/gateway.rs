@@ -82,6 +82,75 @@ async fn measure(
     harness::closed_loop(concurrency, Duration::from_secs(o.seconds), call()).await
 }
 
+/// The consent service and the gateway in front of it, on a loaded throw-away stack.
+struct Rig {
+    stack: Stack,
+    consent: Service,
+    gateway: Service,
+    purposes: Arc<Vec<String>>,
+    bearer: MetadataValue<tonic::metadata::Ascii>,
+    issuer: dps_gateway::DevIssuer,
+}
+
+impl Rig {
+    async fn start(persons: u64) -> Result<Self, String> {
+        let stack = Stack::start().await?;
+        stack.migrate("dps-consent").await?;
+        let purposes = Arc::new(crate::consent::load(&stack.owner_url(), persons).await?);
+        let consent = stack.serve("dps-consent").await?;
+        crate::consent::warm(&consent.channel()?, &purposes[0], persons).await?;
+
+        // The gateway in development mode trusts a local issuer; the bench signs with the same key.
+        let dev_key = stack.dir().join("gateway-dev.pem");
+        let issuer = dps_gateway::DevIssuer::load_or_create(Some(&dev_key), "dps-dev", "dps-suite")
+            .map_err(|e| e.to_string())?;
+        let token = issuer.token(
+            TENANT,
+            "care-record-platform",
+            &["care_record_platform"],
+            3600,
+        );
+        let bearer =
+            MetadataValue::try_from(format!("Bearer {token}")).map_err(|e| e.to_string())?;
+        let env: Vec<(&str, String)> = vec![
+            ("DPS_GATEWAY_MODE", "development".into()),
+            ("DPS_GATEWAY_DEV_KEY_FILE", dev_key.display().to_string()),
+            ("DPS_GATEWAY_SUBJECT_REQUESTS_URL", consent.addr.clone()),
+            ("DPS_GATEWAY_BREACHES_URL", consent.addr.clone()),
+            ("DPS_GATEWAY_RETENTION_URL", consent.addr.clone()),
+            ("DPS_GATEWAY_CONSENT_URL", consent.addr.clone()),
+            // One principal makes every call here: the per-principal limit would be the figure.
+            ("DPS_GATEWAY_RATE_LIMIT", "0".into()),
+        ];
+        stack.migrate_with("dps-gateway", &env).await?;
+        let gateway = stack.serve_with("dps-gateway", &env).await?;
+        Ok(Self {
+            stack,
+            consent,
+            gateway,
+            purposes,
+            bearer,
+            issuer,
+        })
+    }
+
+    async fn audit_rows(&self) -> Result<i64, String> {
+        let pool = sqlx::PgPool::connect(&self.stack.owner_url())
+            .await
+            .map_err(|e| e.to_string())?;
+        sqlx::query_scalar("SELECT count(*) FROM gateway.audit_events")
+            .fetch_one(&pool)
+            .await
+            .map_err(|e| e.to_string())
+    }
+
+    async fn stop(self) {
+        self.gateway.stop().await;
+        self.consent.stop().await;
+        drop(self.stack);
+    }
+}
+
 pub async fn run(mut flags: Flags) -> Result<(), String> {
     let o = Options {
         persons: flags.number("persons", 100_000)?,
@@ -91,36 +160,9 @@ pub async fn run(mut flags: Flags) -> Result<(), String> {
         json: flags.path("json"),
     };
     flags.finish()?;
-    let stack = Stack::start().await?;
-    stack.migrate("dps-consent").await?;
-    let purposes = Arc::new(crate::consent::load(&stack.owner_url(), o.persons).await?);
-    let consent = stack.serve("dps-consent").await?;
-    crate::consent::warm(&consent.channel()?, &purposes[0], o.persons).await?;
-
-    // The gateway in development mode trusts a local issuer; the bench signs with the same key.
-    let dev_key = stack.dir().join("gateway-dev.pem");
-    let issuer = dps_gateway::DevIssuer::load_or_create(Some(&dev_key), "dps-dev", "dps-suite")
-        .map_err(|e| e.to_string())?;
-    let token = issuer.token(
-        TENANT,
-        "care-record-platform",
-        &["care_record_platform"],
-        3600,
-    );
-    let bearer = MetadataValue::try_from(format!("Bearer {token}")).map_err(|e| e.to_string())?;
-    let env: Vec<(&str, String)> = vec![
-        ("DPS_GATEWAY_MODE", "development".into()),
-        ("DPS_GATEWAY_DEV_KEY_FILE", dev_key.display().to_string()),
-        ("DPS_GATEWAY_SUBJECT_REQUESTS_URL", consent.addr.clone()),
-        ("DPS_GATEWAY_BREACHES_URL", consent.addr.clone()),
-        ("DPS_GATEWAY_RETENTION_URL", consent.addr.clone()),
-        ("DPS_GATEWAY_CONSENT_URL", consent.addr.clone()),
-        // One principal makes every call here: the per-principal limit would be the figure.
-        ("DPS_GATEWAY_RATE_LIMIT", "0".into()),
-    ];
-    stack.migrate_with("dps-gateway", &env).await?;
-    let gateway = stack.serve_with("dps-gateway", &env).await?;
-
+    let rig = Rig::start(o.persons).await?;
+    let (consent, gateway, purposes, bearer) =
+        (&rig.consent, &rig.gateway, &rig.purposes, &rig.bearer);
     let mut rows = Vec::new();
     for concurrency in [1, o.concurrency] {
         for (label, target, caller) in [
@@ -135,22 +177,14 @@ pub async fn run(mut flags: Flags) -> Result<(), String> {
                 "{label}, concurrency {concurrency}: {} s warm-up, {} s measured",
                 o.warmup, o.seconds
             );
-            let run = measure(&o, target, concurrency, &purposes, &caller).await?;
+            let run = measure(&o, target, concurrency, purposes, &caller).await?;
             rows.push((label, concurrency, run));
         }
     }
     let gateway_rss = gateway.rss_mib();
-    let audited: i64 = {
-        let pool = sqlx::PgPool::connect(&stack.owner_url())
-            .await
-            .map_err(|e| e.to_string())?;
-        sqlx::query_scalar("SELECT count(*) FROM gateway.audit_events")
-            .fetch_one(&pool)
-            .await
-            .map_err(|e| e.to_string())?
-    };
-    gateway.stop().await;
-    consent.stop().await;
+    let audited = rig.audit_rows().await?;
+    let purpose_count = purposes.len();
+    rig.stop().await;
 
     println!("| path | concurrency | checks/s | p50 ms | p90 ms | p99 ms | max ms | errors |");
     println!("|---|---|---|---|---|---|---|---|");
@@ -188,7 +222,7 @@ pub async fn run(mut flags: Flags) -> Result<(), String> {
     let summary = serde_json::json!({
         "scenario": "consent processing check, direct and through dps-gateway (audit log on)",
         "persons": o.persons,
-        "purposes": purposes.len(),
+        "purposes": purpose_count,
         "seconds": o.seconds,
         "runs": rows.iter().map(|(label, concurrency, run)| serde_json::json!({
             "path": label,
@@ -209,4 +243,122 @@ pub async fn run(mut flags: Flags) -> Result<(), String> {
         return Err(format!("{errors} errors"));
     }
     Ok(())
+}
+
+/// `dps-bench soak`: the processing check through the gateway at 70 % of its measured capacity
+/// for `--minutes` (10), with zero errors, RSS growth under 5 % between minute 2 and the end (of
+/// the gateway and the service), and the audit chain verifying afterwards (issue 12).
+/// Options: `--persons N` (100000), `--minutes N` (10), `--concurrency N` (64), `--json PATH`.
+pub async fn soak(mut flags: Flags) -> Result<(), String> {
+    let persons = flags.number("persons", 100_000)?;
+    let minutes = flags.number("minutes", 10)?.max(3);
+    let concurrency = flags.number("concurrency", 64)?.max(1) as usize;
+    let json = flags.path("json");
+    flags.finish()?;
+    let rig = Rig::start(persons).await?;
+    let caller = Caller::Token(rig.bearer.clone());
+    let channels = rig.gateway.channels(concurrency)?;
+    let call = || {
+        checks(
+            channels.clone(),
+            Arc::clone(&rig.purposes),
+            persons,
+            caller.clone(),
+        )
+    };
+
+    eprintln!("measuring capacity through the gateway: 10 s at concurrency {concurrency}");
+    harness::closed_loop(concurrency, Duration::from_secs(3), call()).await?;
+    let capacity = harness::closed_loop(concurrency, Duration::from_secs(10), call())
+        .await?
+        .throughput;
+    let rate = (capacity * 0.7) as u64;
+    eprintln!("soaking at {rate}/s (70 % of {capacity:.0}/s) for {minutes} min");
+    let pids = [rig.gateway.child.id(), rig.consent.child.id()];
+    let sampler = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_secs(120)).await;
+        pids.map(|pid| pid.and_then(harness::rss_mib_of))
+    });
+    let run = harness::open_loop(
+        rate,
+        concurrency * 4,
+        Duration::from_secs(minutes * 60),
+        call(),
+    )
+    .await?;
+    let at_two = sampler.await.map_err(|e| e.to_string())?;
+    let at_end = pids.map(|pid| pid.and_then(harness::rss_mib_of));
+    let growth: Vec<f64> = at_two
+        .iter()
+        .zip(&at_end)
+        .map(|(a, b)| match (a, b) {
+            (Some(a), Some(b)) if *a > 0.0 => 100.0 * (b - a) / a,
+            _ => f64::NAN,
+        })
+        .collect();
+
+    // The chain, checked through the gateway by an auditor, as an operator would.
+    let auditor = rig.issuer.token(TENANT, "soak-auditor", &["auditor"], 600);
+    let mut request = tonic::Request::new(dps_proto::gateway::v1::VerifyAuditChainRequest {});
+    request.metadata_mut().insert(
+        "authorization",
+        MetadataValue::try_from(format!("Bearer {auditor}")).map_err(|e| e.to_string())?,
+    );
+    let verdict = dps_proto::gateway::v1::audit_service_client::AuditServiceClient::new(
+        rig.gateway.channel()?,
+    )
+    .verify_audit_chain(request)
+    .await
+    .map_err(|e| e.to_string())?
+    .into_inner();
+    rig.stop().await;
+
+    println!(
+        "| rate/s | completed/s | p50 ms | p99 ms | max ms | errors | RSS growth gateway / service (min 2 → end) | audit chain |"
+    );
+    println!("|---|---|---|---|---|---|---|---|");
+    println!(
+        "| {rate} | {:.0} | {:.2} | {:.2} | {:.2} | {} | {:.1} % / {:.1} % | {} ({} events) |",
+        run.throughput,
+        run.percentile(0.50),
+        run.percentile(0.99),
+        run.percentile(1.0),
+        run.errors,
+        growth[0],
+        growth[1],
+        if verdict.intact { "intact" } else { "BROKEN" },
+        verdict.events_checked,
+    );
+    let summary = serde_json::json!({
+        "scenario": "soak: processing check through dps-gateway at 70 % of capacity",
+        "minutes": minutes,
+        "capacity_per_s": capacity,
+        "rate_per_s": rate,
+        "requests": run.count,
+        "errors": run.errors,
+        "latency_ms": run.latency_json(),
+        "rss_mib_minute_2": { "gateway": at_two[0], "consent": at_two[1] },
+        "rss_mib_end": { "gateway": at_end[0], "consent": at_end[1] },
+        "rss_growth_percent": { "gateway": growth[0], "consent": growth[1] },
+        "audit_chain_intact": verdict.intact,
+        "audit_events_checked": verdict.events_checked,
+        "audit_problem": verdict.problem,
+        "machine": harness::machine(),
+    });
+    harness::write_json(json.as_deref(), &summary)?;
+    let mut failures = Vec::new();
+    if run.errors > 0 {
+        failures.push(format!("{} errors", run.errors));
+    }
+    if growth.iter().any(|g| !(*g < 5.0)) {
+        failures.push(format!("RSS grew {growth:?} %"));
+    }
+    if !verdict.intact {
+        failures.push(format!("audit chain: {}", verdict.problem));
+    }
+    if failures.is_empty() {
+        Ok(())
+    } else {
+        Err(failures.join("; "))
+    }
 }

@@ -13,8 +13,7 @@ use std::process::ExitCode;
 
 use harness::Flags;
 
-const USAGE: &str =
-    "usage: dps-bench consent-check|gateway|subject-requests|breaches|retention [--flag value]…";
+const USAGE: &str = "usage: dps-bench consent-check|gateway|soak|subject-requests|breaches|retention [--flag value]…";
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -30,6 +29,7 @@ async fn main() -> ExitCode {
     let outcome = match scenario.as_str() {
         "consent-check" => consent::run(flags).await,
         "gateway" => gateway::run(flags).await,
+        "soak" => gateway::soak(flags).await,
         "subject-requests" => subject_requests::run(flags).await,
         "breaches" => breaches::run(flags).await,
         "retention" => retention::run(flags).await,

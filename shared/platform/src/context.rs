@@ -199,7 +199,10 @@ mod tests {
         let auditor = with(&["auditor"]);
         assert_eq!(auditor.figures_scope(true).expect("group"), None);
         assert_eq!(
-            auditor.figures_scope(false).expect("own").map(TenantId::as_str),
+            auditor
+                .figures_scope(false)
+                .expect("own")
+                .map(TenantId::as_str),
             Some("acme-north")
         );
         let staff = with(&["staff", "controller"]);
