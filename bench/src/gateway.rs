@@ -350,7 +350,7 @@ pub async fn soak(mut flags: Flags) -> Result<(), String> {
     if run.errors > 0 {
         failures.push(format!("{} errors", run.errors));
     }
-    if growth.iter().any(|g| !(*g < 5.0)) {
+    if growth.iter().any(|g| g.is_nan() || *g >= 5.0) {
         failures.push(format!("RSS grew {growth:?} %"));
     }
     if !verdict.intact {
