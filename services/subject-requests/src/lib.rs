@@ -9,6 +9,7 @@
 
 pub mod domain;
 pub mod grpc;
+pub mod outbox;
 pub mod store;
 
 use sqlx::PgPool;

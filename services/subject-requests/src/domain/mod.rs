@@ -9,6 +9,7 @@ pub mod automated;
 pub mod clock;
 pub mod complaint;
 pub mod lifecycle;
+pub mod outbox;
 pub mod pack;
 pub mod refusal;
 pub mod review;

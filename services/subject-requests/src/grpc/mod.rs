@@ -59,6 +59,15 @@ impl Handlers {
     }
 }
 
+/// The caller of `context` as the effects of their change must act (issue 10).
+fn actor<'a>(context: &'a CallContext, traceparent: &'a Option<String>) -> crate::store::Actor<'a> {
+    crate::store::Actor {
+        caller: &context.caller,
+        roles: &context.roles,
+        traceparent: traceparent.as_deref(),
+    }
+}
+
 /// Largest chunk of a streamed response pack.
 const PACK_CHUNK: usize = 64 * 1024;
 
@@ -281,9 +290,10 @@ impl SubjectRequestsService for Handlers {
     ) -> Result<Response<pb::SubjectRequest>, Status> {
         let context = CallContext::from_request(&request)?;
         let (id, event) = convert::clock_event(request.into_inner(), OffsetDateTime::now_utc())?;
+        let traceparent = crate::outbox::current_traceparent();
         let updated = self
             .store
-            .record_clock_event(&context.tenant, &context.caller, id, event)
+            .record_clock_event(&context.tenant, &actor(&context, &traceparent), id, event)
             .await
             .map_err(Error::from)?;
         self.reply(&context.tenant, &updated).await
@@ -296,9 +306,16 @@ impl SubjectRequestsService for Handlers {
     ) -> Result<Response<pb::SubjectRequest>, Status> {
         let context = CallContext::from_request(&request)?;
         let (id, step, reason) = convert::transition(request.into_inner())?;
+        let traceparent = crate::outbox::current_traceparent();
         let updated = self
             .store
-            .transition(&context.tenant, &context.caller, id, step, &reason)
+            .transition(
+                &context.tenant,
+                &actor(&context, &traceparent),
+                id,
+                step,
+                &reason,
+            )
             .await
             .map_err(Error::from)?;
         self.reply(&context.tenant, &updated).await

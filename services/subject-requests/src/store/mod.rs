@@ -5,12 +5,14 @@
 mod accuracy;
 mod complaints;
 mod dashboard;
+mod outbox;
 mod pack;
 mod review;
 mod tasks;
 
 pub use complaints::{ComplaintFigures, ComplaintFilter, ComplaintHistoryEntry, ComplaintPageKey};
 pub use dashboard::Figures;
+pub use outbox::{Actor, Outbox, OutboxMessage, OutboxStatus};
 pub use pack::PackInfo;
 
 pub use tasks::TaskPageKey;
@@ -188,6 +190,7 @@ impl SubjectRequestRow {
 #[derive(sqlx::FromRow)]
 struct Head {
     state: String,
+    person_id: String,
     kind: String,
     jurisdiction: String,
     received_at: OffsetDateTime,
@@ -197,6 +200,7 @@ struct Head {
 /// A locked request, parsed.
 struct Locked {
     state: RequestState,
+    person_id: String,
     kind: RequestKind,
     jurisdiction: Jurisdiction,
     received_at: OffsetDateTime,
@@ -623,7 +627,7 @@ impl Store {
         id: SubjectRequestId,
     ) -> Result<Locked, StoreError> {
         let head: Head = sqlx::query_as(
-            "SELECT state, kind, jurisdiction, received_at, refusal_due_on \
+            "SELECT state, person_id, kind, jurisdiction, received_at, refusal_due_on \
              FROM subject_requests.subject_requests \
              WHERE tenant_id = $1 AND subject_request_id = $2 FOR UPDATE",
         )
@@ -634,6 +638,7 @@ impl Store {
         .ok_or_else(|| StoreError::NotFound(id.to_string()))?;
         Ok(Locked {
             state: RequestState::from_code(&head.state).ok_or(StoreError::Corrupt("state"))?,
+            person_id: head.person_id,
             kind: RequestKind::from_code(&head.kind).ok_or(StoreError::Corrupt("kind"))?,
             jurisdiction: Jurisdiction::from_code(&head.jurisdiction)
                 .ok_or(StoreError::Corrupt("jurisdiction"))?,
@@ -689,10 +694,11 @@ impl Store {
     pub async fn record_clock_event(
         &self,
         tenant: &TenantId,
-        caller: &CallerId,
+        actor: &Actor<'_>,
         id: SubjectRequestId,
         event: ClockEvent,
     ) -> Result<SubjectRequest, StoreError> {
+        let caller = actor.caller;
         let mut tx = self.pool.begin().await?;
         let locked = Self::lock(&mut tx, tenant, id).await?;
         let step = event.kind.step();
@@ -703,6 +709,7 @@ impl Store {
         let deadlines = clock::evaluate(locked.jurisdiction, locked.received_at, &events)?;
         insert_event(&mut tx, tenant, id, &event, caller).await?;
         write_state(&mut tx, tenant, id, next, Some(&deadlines)).await?;
+        outbox::follow_move(&mut tx, tenant, id, &locked, next, event.at, actor).await?;
         insert_history(
             &mut tx,
             tenant,
@@ -723,11 +730,12 @@ impl Store {
     pub async fn transition(
         &self,
         tenant: &TenantId,
-        caller: &CallerId,
+        actor: &Actor<'_>,
         id: SubjectRequestId,
         step: Step,
         reason: &str,
     ) -> Result<SubjectRequest, StoreError> {
+        let caller = actor.caller;
         let mut tx = self.pool.begin().await?;
         let locked = Self::lock(&mut tx, tenant, id).await?;
         let next = locked.state.after(step).map_err(Rejection::from)?;
@@ -741,6 +749,8 @@ impl Store {
             crate::domain::accuracy::check_closable(&check)?;
         }
         write_state(&mut tx, tenant, id, next, None).await?;
+        let now = OffsetDateTime::now_utc();
+        outbox::follow_move(&mut tx, tenant, id, &locked, next, now, actor).await?;
         insert_history(
             &mut tx,
             tenant,

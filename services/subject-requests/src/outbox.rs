@@ -1,0 +1,300 @@
+//! The outbox dispatcher (issue 10): delivers the effects the store wrote with each change to the
+//! service that must act on them, over that service's gRPC API, at least once.
+//!
+//! Each message is sent as the caller who made the change (their context sealed again with this
+//! process's identity key, as the gateway does) with the message id as the receiver's
+//! `request_id`, so the receiver's idempotency turns a redelivery into a no-op. Failures that may
+//! pass (the receiver down, overloaded, timing out) are retried with backoff; a refusal of the
+//! message itself is kept for an operator and never retried.
+
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use dps_platform::CallContext;
+use dps_proto::consent::v1 as consent;
+use tonic::transport::{Channel, Endpoint};
+use tonic::{Code, Status};
+use tracing::Instrument as _;
+
+use crate::domain::outbox::{Effect, backoff};
+use crate::store::{Outbox, OutboxMessage};
+
+/// How the dispatcher paces itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DispatchSettings {
+    /// How often to look for due messages when idle.
+    pub poll: Duration,
+    /// Messages claimed at once.
+    pub batch: i64,
+    /// How long a claimed message is left to one dispatcher before another may retry it; longer
+    /// than a delivery can take.
+    pub lease: Duration,
+    /// The wait after the first failure, doubled after each further one ...
+    pub backoff_base: Duration,
+    /// ... up to this.
+    pub backoff_max: Duration,
+    /// Deadline of one delivery call.
+    pub call_timeout: Duration,
+}
+
+impl Default for DispatchSettings {
+    fn default() -> Self {
+        Self {
+            poll: Duration::from_millis(250),
+            batch: 32,
+            lease: Duration::from_secs(30),
+            backoff_base: Duration::from_millis(500),
+            backoff_max: Duration::from_secs(60),
+            call_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+/// Where the other services are. Shared and replaceable while running, so an operator (or a
+/// test) can move a service without restarting this one; an unset address leaves its messages
+/// waiting.
+#[derive(Debug, Clone, Default)]
+pub struct Targets {
+    consent: Arc<RwLock<Option<Channel>>>,
+}
+
+impl Targets {
+    /// No addresses yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Points consent deliveries at `url` (`DPS_CONSENT_URL`, e.g. `http://consent:50051`).
+    pub fn set_consent(&self, url: &str) -> Result<(), tonic::transport::Error> {
+        let channel = Endpoint::from_shared(url.to_owned())?
+            .connect_timeout(Duration::from_secs(2))
+            .connect_lazy();
+        *self.consent.write().unwrap_or_else(|e| e.into_inner()) = Some(channel);
+        Ok(())
+    }
+
+    fn consent(&self) -> Option<Channel> {
+        self.consent
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+}
+
+/// Delivers the outbox.
+#[derive(Debug, Clone)]
+pub struct Dispatcher {
+    outbox: Outbox,
+    targets: Targets,
+    settings: DispatchSettings,
+}
+
+/// What became of one message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Delivery {
+    /// The receiver confirmed it.
+    Delivered,
+    /// It will be tried again.
+    Retrying,
+    /// The receiver refused it for good.
+    Failed,
+}
+
+impl Dispatcher {
+    /// A dispatcher over the outbox in `pool`.
+    pub fn new(pool: sqlx::PgPool, targets: Targets, settings: DispatchSettings) -> Self {
+        Self {
+            outbox: Outbox::new(pool),
+            targets,
+            settings,
+        }
+    }
+
+    /// Delivers until `shutdown` completes, looking for due messages every `poll`. A database
+    /// failure is logged and the loop carries on: the messages wait in the table.
+    pub async fn run(self, shutdown: impl std::future::Future<Output = ()>) {
+        tokio::pin!(shutdown);
+        loop {
+            match self.run_once().await {
+                // A full batch: more may be due at once.
+                Ok(n) if n as i64 >= self.settings.batch => continue,
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "outbox: cannot claim messages"),
+            }
+            tokio::select! {
+                () = &mut shutdown => return,
+                () = tokio::time::sleep(self.settings.poll) => {}
+            }
+        }
+    }
+
+    /// Claims the due messages and tries each once; returns how many were tried.
+    pub async fn run_once(&self) -> Result<usize, crate::store::StoreError> {
+        let messages = self
+            .outbox
+            .claim(self.settings.batch, self.settings.lease)
+            .await?;
+        let tried = messages.len();
+        for message in messages {
+            let span = tracing::info_span!(
+                "outbox.deliver",
+                effect = message.effect.code(),
+                tenant_id = message.tenant.as_str(),
+                attempt = message.attempts,
+            );
+            let outcome = self.deliver(&message).instrument(span).await;
+            let marked = match outcome {
+                Ok(()) => self.outbox.delivered(&message).await,
+                Err(status) if is_transient(status.code()) => {
+                    let wait = backoff(
+                        message.attempts,
+                        self.settings.backoff_base,
+                        self.settings.backoff_max,
+                    );
+                    tracing::warn!(
+                        effect = message.effect.code(),
+                        attempts = message.attempts,
+                        code = ?status.code(),
+                        error = status.message(),
+                        retry_in_ms = wait.as_millis() as u64,
+                        "outbox: delivery failed, will retry"
+                    );
+                    self.outbox
+                        .retry_later(&message, wait, &describe(&status))
+                        .await
+                }
+                Err(status) => {
+                    tracing::error!(
+                        effect = message.effect.code(),
+                        code = ?status.code(),
+                        error = status.message(),
+                        "outbox: the receiver refused the message; kept, not retried"
+                    );
+                    self.outbox.failed(&message, &describe(&status)).await
+                }
+            };
+            // Unmarked, the lease runs out and the message is tried again: at least once.
+            if let Err(e) = marked {
+                tracing::warn!(error = %e, "outbox: cannot record a delivery outcome");
+            }
+        }
+        Ok(tried)
+    }
+
+    async fn deliver(&self, message: &OutboxMessage) -> Result<(), Status> {
+        match message.effect {
+            Effect::RecordRestriction
+            | Effect::RecordObjection
+            | Effect::RecordDirectMarketingObjection => self.to_consent(message).await,
+        }
+    }
+
+    async fn to_consent(&self, message: &OutboxMessage) -> Result<(), Status> {
+        let channel = self
+            .targets
+            .consent()
+            .ok_or_else(|| Status::unavailable("no consent service address configured"))?;
+        let mut client = consent::consent_service_client::ConsentServiceClient::new(channel);
+        let request_id = message.message_id.to_string();
+        let subject_request = message.subject_request.to_string();
+        let start_time = Some(dps_platform::proto_time::to_proto(message.occurred_at));
+        match message.effect {
+            Effect::RecordRestriction => {
+                let request = consent::RecordRestrictionRequest {
+                    restriction: Some(consent::Restriction {
+                        person_id: message.person_id.clone(),
+                        // The request does not carry its Art 18(1) ground yet: recorded as the
+                        // ground that needs no further fact (the person contests lawfulness).
+                        ground: consent::RestrictionGround::UnlawfulProcessing.into(),
+                        reason: format!("restriction request {subject_request} accepted"),
+                        start_time,
+                        subject_request,
+                        ..Default::default()
+                    }),
+                    request_id,
+                };
+                client
+                    .record_restriction(self.outgoing(message, request))
+                    .await?;
+            }
+            Effect::RecordObjection | Effect::RecordDirectMarketingObjection => {
+                let kind = if message.effect == Effect::RecordObjection {
+                    consent::ObjectionKind::General
+                } else {
+                    consent::ObjectionKind::DirectMarketing
+                };
+                let request = consent::RecordObjectionRequest {
+                    objection: Some(consent::Objection {
+                        person_id: message.person_id.clone(),
+                        kind: kind.into(),
+                        // Every purpose: the request names none.
+                        purpose: String::new(),
+                        reason: format!("objection request {subject_request} accepted"),
+                        start_time,
+                        subject_request,
+                        ..Default::default()
+                    }),
+                    request_id,
+                };
+                client
+                    .record_objection(self.outgoing(message, request))
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The call as the caller who made the change, in the change's trace.
+    fn outgoing<T>(&self, message: &OutboxMessage, body: T) -> tonic::Request<T> {
+        let mut request = tonic::Request::new(body);
+        request.set_timeout(self.settings.call_timeout);
+        CallContext {
+            tenant: message.tenant.clone(),
+            caller: message.caller.clone(),
+            roles: message.roles.clone(),
+        }
+        .write_to(request.metadata_mut());
+        if let Some(value) = message
+            .traceparent
+            .as_deref()
+            .and_then(|t| tonic::metadata::MetadataValue::try_from(t).ok())
+        {
+            request.metadata_mut().insert(TRACEPARENT, value);
+        }
+        request
+    }
+}
+
+const TRACEPARENT: &str = "traceparent";
+
+/// The W3C `traceparent` of the current span, to store with the effects a change causes.
+pub fn current_traceparent() -> Option<String> {
+    let request = dps_platform::trace_context::inject_into_request(tonic::Request::new(())).ok()?;
+    request
+        .metadata()
+        .get(TRACEPARENT)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+}
+
+/// Codes that may pass on a later try. Anything else is the message's own fault and would fail
+/// the same way again.
+fn is_transient(code: Code) -> bool {
+    matches!(
+        code,
+        Code::Unavailable
+            | Code::DeadlineExceeded
+            | Code::Aborted
+            | Code::ResourceExhausted
+            | Code::Internal
+            | Code::Unknown
+            | Code::Unauthenticated
+            | Code::Cancelled
+    )
+}
+
+/// What is kept of a failure: the code and the receiver's message, never more.
+fn describe(status: &Status) -> String {
+    let message: String = status.message().chars().take(500).collect();
+    format!("{:?}: {message}", status.code())
+}

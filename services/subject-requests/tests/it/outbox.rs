@@ -1,0 +1,145 @@
+//! The transactional outbox (issue 10): a restriction or objection, once accepted, owes the
+//! consent service one message, written with the move itself and kept until delivered.
+
+use std::time::Duration;
+
+use dps_proto::subject_requests::v1 as pb;
+use dps_subject_requests::domain::SubjectRequestId;
+use dps_subject_requests::outbox::{DispatchSettings, Dispatcher, Targets};
+use dps_subject_requests::store::{Outbox, OutboxStatus};
+use dps_test_support::TestDb;
+use dps_types::TenantId;
+use time::OffsetDateTime;
+use tonic::Code;
+
+use super::lifecycle::{created, event, record, request, transition};
+use super::{client, start};
+
+async fn effects(db: &TestDb, tenant: &str, name: &str) -> Vec<OutboxStatus> {
+    Outbox::new(db.pool().clone())
+        .of_request(
+            &TenantId::parse(tenant).expect("tenant"),
+            SubjectRequestId::parse_name(name).expect("name"),
+        )
+        .await
+        .expect("read")
+}
+
+fn today() -> time::Date {
+    OffsetDateTime::now_utc().date()
+}
+
+#[tokio::test]
+async fn accepting_a_restriction_request_owes_consent_one_message_written_with_the_move() {
+    let (db, server) = start().await;
+    let mut client = client(&server, "acme-north");
+    let r = created(&mut client, request(pb::RequestKind::Restriction, today())).await;
+    assert!(
+        effects(&db, "acme-north", &r.name).await.is_empty(),
+        "not yet accepted"
+    );
+    transition(&mut client, &r.name, pb::Transition::Start, "")
+        .await
+        .expect("started");
+    let owed = effects(&db, "acme-north", &r.name).await;
+    assert_eq!(owed.len(), 1);
+    assert_eq!(owed[0].effect, "consent.record_restriction");
+    assert_eq!((owed[0].attempts, owed[0].delivered_at), (0, None));
+    // A refused step writes nothing more.
+    let status = transition(&mut client, &r.name, pb::Transition::Start, "")
+        .await
+        .expect_err("already started");
+    assert_eq!(status.code(), Code::FailedPrecondition);
+    assert_eq!(effects(&db, "acme-north", &r.name).await.len(), 1);
+    // An access request owes the consent service nothing.
+    let access = created(&mut client, request(pb::RequestKind::Access, today())).await;
+    transition(&mut client, &access.name, pb::Transition::Start, "")
+        .await
+        .expect("started");
+    assert!(effects(&db, "acme-north", &access.name).await.is_empty());
+}
+
+#[tokio::test]
+async fn an_objection_is_accepted_when_identity_arrives_and_owed_once_however_often() {
+    let (db, server) = start().await;
+    let mut client = client(&server, "acme-north");
+    let r = created(&mut client, request(pb::RequestKind::Objection, today())).await;
+    for (kind, owed) in [
+        (pb::ClockEventKind::IdentityRequested, 0),
+        (pb::ClockEventKind::IdentityReceived, 1),
+        // Identity asked for again and received again: still one message.
+        (pb::ClockEventKind::IdentityRequested, 1),
+        (pb::ClockEventKind::IdentityReceived, 1),
+    ] {
+        record(&mut client, event(&r.name, kind, today(), "identity")).await;
+        let effects = effects(&db, "acme-north", &r.name).await;
+        assert_eq!(effects.len(), owed, "after {kind:?}");
+    }
+    assert_eq!(
+        effects(&db, "acme-north", &r.name).await[0].effect,
+        "consent.record_objection"
+    );
+}
+
+/// An address nothing listens on: bound, then released.
+async fn closed_port() -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    drop(listener);
+    format!("http://{addr}")
+}
+
+#[tokio::test]
+async fn a_message_waits_with_backoff_while_consent_is_unreachable() {
+    let (db, server) = start().await;
+    let mut client = client(&server, "acme-north");
+    let r = created(
+        &mut client,
+        request(pb::RequestKind::DirectMarketingObjection, today()),
+    )
+    .await;
+    transition(&mut client, &r.name, pb::Transition::Start, "")
+        .await
+        .expect("started");
+    let settings = DispatchSettings {
+        backoff_base: Duration::from_secs(60),
+        ..DispatchSettings::default()
+    };
+    // No address configured: the message waits.
+    let targets = Targets::new();
+    let dispatcher = Dispatcher::new(db.pool().clone(), targets.clone(), settings);
+    assert_eq!(dispatcher.run_once().await.expect("claimed"), 1);
+    let waiting = effects(&db, "acme-north", &r.name).await;
+    assert_eq!(waiting[0].attempts, 1);
+    assert_eq!(waiting[0].delivered_at, None);
+    assert_eq!(waiting[0].failed_at, None);
+    assert!(
+        waiting[0]
+            .last_error
+            .as_deref()
+            .is_some_and(|e| e.starts_with("Unavailable")),
+        "{:?}",
+        waiting[0].last_error
+    );
+    // Backing off: not tried again at once.
+    assert_eq!(dispatcher.run_once().await.expect("claimed"), 0);
+    // Due again, against a closed port: still waiting, one more attempt.
+    sqlx::query("UPDATE subject_requests.outbox SET next_attempt_at = now()")
+        .execute(db.pool())
+        .await
+        .expect("due");
+    targets.set_consent(&closed_port().await).expect("url");
+    assert_eq!(dispatcher.run_once().await.expect("claimed"), 1);
+    let waiting = effects(&db, "acme-north", &r.name).await;
+    assert_eq!((waiting[0].attempts, waiting[0].delivered_at), (2, None));
+    assert!(
+        waiting[0]
+            .last_error
+            .as_deref()
+            .is_some_and(|e| e.starts_with("Unavailable")),
+        "{:?}",
+        waiting[0].last_error
+    );
+}
