@@ -276,3 +276,88 @@ async fn a_restriction_accepted_while_consent_is_down_arrives_once_it_is_back_an
     assert_eq!(restrictions_from(&mut consent, person, &request).await, 1);
     suite.suite.shutdown().await;
 }
+
+#[tokio::test]
+async fn an_accepted_erasure_request_learns_which_records_must_be_kept_and_why() {
+    use dps_proto::retention::v1 as rt;
+    use rt::retention_service_client::RetentionServiceClient;
+    let suite = harness::start().await;
+    let (_, mut requests) = clients(&suite);
+    let mut retention = RetentionServiceClient::with_interceptor(
+        suite.gateway(),
+        bearer(Some(suite.token("acme-north")), &[]),
+    );
+    let person = "person-erases";
+    for (class, id, f) in [
+        // Ended: SAR closed 2022-03-31 → kept to 2025-03-31.
+        (
+            "subject-access-request",
+            "sar-1",
+            ("2022-01-10", "", "2022-03-31"),
+        ),
+        // Running: adult record discharged 2024-03-15 → kept to 2044-03-15.
+        (
+            "adult-health-record",
+            "a-1",
+            ("2020-01-01", "2024-03-15", ""),
+        ),
+    ] {
+        let (created, discharged, closed) = f;
+        retention
+            .register_record(rt::RegisterRecordRequest {
+                record: Some(rt::Record {
+                    record_class_code: class.into(),
+                    person_id: person.into(),
+                    system: "care-records".into(),
+                    external_id: id.into(),
+                    create_date: created.into(),
+                    discharge_date: discharged.into(),
+                    close_date: closed.into(),
+                    ..Default::default()
+                }),
+            })
+            .await
+            .expect("registered");
+    }
+
+    let request = accepted(&mut requests, sr::RequestKind::Erasure, person).await;
+    let answer = {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            let answer = requests
+                .list_erasure_retention(sr::ListErasureRetentionRequest {
+                    subject_request: request.clone(),
+                })
+                .await
+                .expect("listed")
+                .into_inner();
+            if answer.checked {
+                break answer;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "timed out waiting for the retention answer"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    };
+    let by_id = |id: &str| {
+        answer
+            .records
+            .iter()
+            .find(|r| r.external_id == id)
+            .expect(id)
+    };
+    assert_eq!(answer.records.len(), 2);
+    let kept = by_id("a-1");
+    assert!(kept.must_keep);
+    assert_eq!(kept.system, "care-records");
+    assert!(kept.record.starts_with("records/"), "{kept:?}");
+    assert!(
+        kept.reasons[0].starts_with("retention runs to 2044-03-15"),
+        "{:?}",
+        kept.reasons
+    );
+    assert!(!by_id("sar-1").must_keep);
+    suite.suite.shutdown().await;
+}

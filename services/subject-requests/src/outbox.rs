@@ -12,10 +12,12 @@ use std::time::Duration;
 
 use dps_platform::CallContext;
 use dps_proto::consent::v1 as consent;
+use dps_proto::retention::v1 as retention;
 use tonic::transport::{Channel, Endpoint};
 use tonic::{Code, Status};
 use tracing::Instrument as _;
 
+use crate::domain::erasure::RetainedRecord;
 use crate::domain::outbox::{Effect, backoff};
 use crate::store::{Outbox, OutboxMessage};
 
@@ -56,6 +58,7 @@ impl Default for DispatchSettings {
 #[derive(Debug, Clone, Default)]
 pub struct Targets {
     consent: Arc<RwLock<Option<Channel>>>,
+    retention: Arc<RwLock<Option<Channel>>>,
 }
 
 impl Targets {
@@ -66,19 +69,28 @@ impl Targets {
 
     /// Points consent deliveries at `url` (`DPS_CONSENT_URL`, e.g. `http://consent:50051`).
     pub fn set_consent(&self, url: &str) -> Result<(), tonic::transport::Error> {
-        let channel = Endpoint::from_shared(url.to_owned())?
-            .connect_timeout(Duration::from_secs(2))
-            .connect_lazy();
-        *self.consent.write().unwrap_or_else(|e| e.into_inner()) = Some(channel);
-        Ok(())
+        set(&self.consent, url)
     }
 
-    fn consent(&self) -> Option<Channel> {
-        self.consent
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
+    /// Points retention calls at `url` (`DPS_RETENTION_URL`).
+    pub fn set_retention(&self, url: &str) -> Result<(), tonic::transport::Error> {
+        set(&self.retention, url)
     }
+}
+
+fn set(slot: &RwLock<Option<Channel>>, url: &str) -> Result<(), tonic::transport::Error> {
+    let channel = Endpoint::from_shared(url.to_owned())?
+        .connect_timeout(Duration::from_secs(2))
+        .connect_lazy();
+    *slot.write().unwrap_or_else(|e| e.into_inner()) = Some(channel);
+    Ok(())
+}
+
+fn get(slot: &RwLock<Option<Channel>>, service: &str) -> Result<Channel, Status> {
+    slot.read()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone()
+        .ok_or_else(|| Status::unavailable(format!("no {service} service address configured")))
 }
 
 /// Delivers the outbox.
@@ -89,15 +101,10 @@ pub struct Dispatcher {
     settings: DispatchSettings,
 }
 
-/// What became of one message.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Delivery {
-    /// The receiver confirmed it.
-    Delivered,
-    /// It will be tried again.
-    Retrying,
-    /// The receiver refused it for good.
-    Failed,
+/// What the receiver answered, when there is more to keep than "done".
+enum Answer {
+    Done,
+    ErasureChecked(Vec<RetainedRecord>),
 }
 
 impl Dispatcher {
@@ -144,7 +151,10 @@ impl Dispatcher {
             );
             let outcome = self.deliver(&message).instrument(span).await;
             let marked = match outcome {
-                Ok(()) => self.outbox.delivered(&message).await,
+                Ok(Answer::Done) => self.outbox.delivered(&message).await,
+                Ok(Answer::ErasureChecked(records)) => {
+                    self.outbox.erasure_checked(&message, &records).await
+                }
                 Err(status) if is_transient(status.code()) => {
                     let wait = backoff(
                         message.attempts,
@@ -181,19 +191,60 @@ impl Dispatcher {
         Ok(tried)
     }
 
-    async fn deliver(&self, message: &OutboxMessage) -> Result<(), Status> {
+    async fn deliver(&self, message: &OutboxMessage) -> Result<Answer, Status> {
         match message.effect {
             Effect::RecordRestriction
             | Effect::RecordObjection
-            | Effect::RecordDirectMarketingObjection => self.to_consent(message).await,
+            | Effect::RecordDirectMarketingObjection => {
+                self.to_consent(message).await.map(|()| Answer::Done)
+            }
+            Effect::CheckErasure => self.check_erasure(message).await,
         }
     }
 
+    /// Asks the retention service which of the person's records must be kept. A question, not
+    /// a change: asking twice is harmless, and only the first answer is kept.
+    async fn check_erasure(&self, message: &OutboxMessage) -> Result<Answer, Status> {
+        let channel = get(&self.targets.retention, "retention")?;
+        let mut client = retention::retention_service_client::RetentionServiceClient::new(channel);
+        let request = retention::CheckErasureRequest {
+            person_id: message.person_id.clone(),
+        };
+        let answer = client
+            .check_erasure(self.outgoing(message, request))
+            .await?
+            .into_inner();
+        let retention::CheckErasureResponse {
+            may_erase: _,
+            records,
+        } = answer;
+        let records = records
+            .into_iter()
+            .map(|r| {
+                let retention::RecordRetention {
+                    record,
+                    must_keep,
+                    reasons,
+                } = r;
+                // A permanent failure: asking again would get the same malformed answer.
+                let record = record.ok_or_else(|| {
+                    Status::failed_precondition("the retention service answered without a record")
+                })?;
+                Ok(RetainedRecord {
+                    record: record.name,
+                    record_class_code: record.record_class_code,
+                    system: record.system,
+                    external_id: record.external_id,
+                    must_keep,
+                    reasons,
+                })
+            })
+            .collect::<Result<Vec<_>, Status>>()?;
+        Ok(Answer::ErasureChecked(records))
+    }
+
     async fn to_consent(&self, message: &OutboxMessage) -> Result<(), Status> {
-        let channel = self
-            .targets
-            .consent()
-            .ok_or_else(|| Status::unavailable("no consent service address configured"))?;
+        let channel = get(&self.targets.consent, "consent")?;
         let mut client = consent::consent_service_client::ConsentServiceClient::new(channel);
         let request_id = message.message_id.to_string();
         let subject_request = message.subject_request.to_string();
@@ -217,7 +268,12 @@ impl Dispatcher {
                     .record_restriction(self.outgoing(message, request))
                     .await?;
             }
-            Effect::RecordObjection | Effect::RecordDirectMarketingObjection => {
+            Effect::RecordObjection
+            | Effect::RecordDirectMarketingObjection
+            | Effect::CheckErasure => {
+                if message.effect == Effect::CheckErasure {
+                    return Err(Status::internal("not a consent effect"));
+                }
                 let kind = if message.effect == Effect::RecordObjection {
                     consent::ObjectionKind::General
                 } else {

@@ -179,11 +179,14 @@ pub async fn start(
         retention: urls[2].clone(),
         consent: urls[3].clone(),
     };
-    // Cross-service steps (issue 10): subject requests tell consent over its loopback socket,
-    // as they would across a network.
+    // Cross-service steps (issue 10): subject requests reach consent and retention over their
+    // loopback sockets, as they would across a network.
     let outbox_targets = Targets::new();
     outbox_targets
         .set_consent(&backends.consent)
+        .expect("a loopback URL we formatted is valid");
+    outbox_targets
+        .set_retention(&backends.retention)
         .expect("a loopback URL we formatted is valid");
     let dispatcher = tokio::spawn(
         Dispatcher::new(

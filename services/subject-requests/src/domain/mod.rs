@@ -8,6 +8,7 @@ pub mod accuracy;
 pub mod automated;
 pub mod clock;
 pub mod complaint;
+pub mod erasure;
 pub mod lifecycle;
 pub mod outbox;
 pub mod pack;

@@ -15,17 +15,21 @@ pub enum Effect {
     RecordObjection,
     /// Consent service: record the person's direct-marketing objection (Art 21(2)-(3), absolute).
     RecordDirectMarketingObjection,
+    /// Retention service: which of the person's records must be kept, and why (Art 17(3)); the
+    /// answer is kept with the erasure request.
+    CheckErasure,
 }
 
 impl Effect {
     /// Every effect with its stored code.
-    pub const ALL: [(Self, &'static str); 3] = [
+    pub const ALL: [(Self, &'static str); 4] = [
         (Self::RecordRestriction, "consent.record_restriction"),
         (Self::RecordObjection, "consent.record_objection"),
         (
             Self::RecordDirectMarketingObjection,
             "consent.record_direct_marketing_objection",
         ),
+        (Self::CheckErasure, "retention.check_erasure"),
     ];
 
     /// The stored code.
@@ -45,8 +49,10 @@ impl Effect {
     ///
     /// A restriction or objection takes effect once the request is accepted: when work on it
     /// begins (`in_progress`), whether straight from receipt or once identity, fee or
-    /// clarification arrived. The outbox keeps one effect per request, so entering `in_progress`
-    /// again adds nothing.
+    /// clarification arrived. An erasure request then asks which records must be kept: identity
+    /// is checked by then (it was asked for and arrived, or the handler started work without
+    /// needing it). The outbox keeps one effect per request, so entering `in_progress` again adds
+    /// nothing.
     pub fn of_move(kind: RequestKind, from: RequestState, to: RequestState) -> Option<Self> {
         if to != RequestState::InProgress || from == RequestState::InProgress {
             return None;
@@ -55,9 +61,9 @@ impl Effect {
             RequestKind::Restriction => Some(Self::RecordRestriction),
             RequestKind::Objection => Some(Self::RecordObjection),
             RequestKind::DirectMarketingObjection => Some(Self::RecordDirectMarketingObjection),
+            RequestKind::Erasure => Some(Self::CheckErasure),
             RequestKind::Access
             | RequestKind::Rectification
-            | RequestKind::Erasure
             | RequestKind::Portability
             | RequestKind::AutomatedDecisionReview => None,
         }
@@ -92,6 +98,10 @@ mod tests {
         assert_eq!(
             Effect::of_move(K::DirectMarketingObjection, S::AwaitingFee, S::InProgress),
             Some(Effect::RecordDirectMarketingObjection)
+        );
+        assert_eq!(
+            Effect::of_move(K::Erasure, S::AwaitingIdentity, S::InProgress),
+            Some(Effect::CheckErasure)
         );
         // Not yet accepted, or already accepted, or a kind with no consent effect.
         assert_eq!(

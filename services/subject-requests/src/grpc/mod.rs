@@ -375,6 +375,24 @@ impl SubjectRequestsService for Handlers {
         }))
     }
 
+    #[instrument(skip_all, fields(rpc = "ListErasureRetention", tenant_id = tracing::field::Empty))]
+    async fn list_erasure_retention(
+        &self,
+        request: Request<pb::ListErasureRetentionRequest>,
+    ) -> Result<Response<pb::ListErasureRetentionResponse>, Status> {
+        let context = CallContext::from_request(&request)?;
+        let pb::ListErasureRetentionRequest { subject_request } = request.into_inner();
+        let id = convert::subject_request_name("subject_request", &subject_request)?;
+        let retention = self
+            .store
+            .erasure_retention(&context.tenant, id)
+            .await
+            .map_err(Error::from)?;
+        Ok(Response::new(convert::erasure_retention_to_proto(
+            &retention,
+        )))
+    }
+
     #[instrument(skip_all, fields(rpc = "ListFulfilmentTasks", tenant_id = tracing::field::Empty))]
     async fn list_fulfilment_tasks(
         &self,

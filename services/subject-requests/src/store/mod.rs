@@ -25,6 +25,7 @@ use time::{Date, OffsetDateTime};
 use uuid::Uuid;
 
 use crate::domain::clock::{self, ClockEventKind, FeeGround};
+use crate::domain::erasure::{ErasureRetention, RetainedRecord};
 use crate::domain::refusal::RefusalGround;
 use crate::domain::tasks::TaskSpec;
 use crate::domain::{
@@ -876,6 +877,57 @@ impl Store {
         .await?;
         tx.commit().await?;
         self.get_existing(tenant, id).await
+    }
+
+    /// What the retention service said of an erasure request's records; NOT_FOUND outside the
+    /// tenant, FAILED_PRECONDITION for another kind of request.
+    pub async fn erasure_retention(
+        &self,
+        tenant: &TenantId,
+        id: SubjectRequestId,
+    ) -> Result<ErasureRetention, StoreError> {
+        let head: Option<(String, Option<OffsetDateTime>)> = sqlx::query_as(
+            "SELECT kind, erasure_checked_at FROM subject_requests.subject_requests \
+             WHERE tenant_id = $1 AND subject_request_id = $2",
+        )
+        .bind(tenant.as_str())
+        .bind(id.as_uuid())
+        .fetch_optional(&self.pool)
+        .await?;
+        let (kind, checked_at) = head.ok_or_else(|| StoreError::NotFound(id.to_string()))?;
+        if RequestKind::from_code(&kind) != Some(RequestKind::Erasure) {
+            return Err(Rejection::Precondition(
+                "only erasure requests are checked against the retention schedule".into(),
+            )
+            .into());
+        }
+        let rows: Vec<(String, String, String, String, bool, Vec<String>)> = sqlx::query_as(
+            "SELECT record, record_class_code, system, external_id, must_keep, reasons \
+             FROM subject_requests.erasure_retention \
+             WHERE tenant_id = $1 AND subject_request_id = $2 ORDER BY system, external_id",
+        )
+        .bind(tenant.as_str())
+        .bind(id.as_uuid())
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(ErasureRetention {
+            checked: checked_at.is_some(),
+            records: rows
+                .into_iter()
+                .map(
+                    |(record, record_class_code, system, external_id, must_keep, reasons)| {
+                        RetainedRecord {
+                            record,
+                            record_class_code,
+                            system,
+                            external_id,
+                            must_keep,
+                            reasons,
+                        }
+                    },
+                )
+                .collect(),
+        })
     }
 
     /// A request's history, oldest first; NOT_FOUND outside the tenant.

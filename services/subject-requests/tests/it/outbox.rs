@@ -143,3 +143,42 @@ async fn a_message_waits_with_backoff_while_consent_is_unreachable() {
         waiting[0].last_error
     );
 }
+
+#[tokio::test]
+async fn an_erasure_request_asks_retention_once_accepted_and_reads_unchecked_until_then() {
+    let (db, server) = start().await;
+    let mut client = client(&server, "acme-north");
+    let r = created(&mut client, request(pb::RequestKind::Erasure, today())).await;
+    let list = |name: &str| pb::ListErasureRetentionRequest {
+        subject_request: name.into(),
+    };
+    let answer = client
+        .list_erasure_retention(list(&r.name))
+        .await
+        .expect("listed")
+        .into_inner();
+    assert!(!answer.checked && answer.records.is_empty());
+    transition(&mut client, &r.name, pb::Transition::Start, "")
+        .await
+        .expect("started");
+    let owed = effects(&db, "acme-north", &r.name).await;
+    assert_eq!(owed.len(), 1);
+    assert_eq!(owed[0].effect, "retention.check_erasure");
+
+    let access = created(&mut client, request(pb::RequestKind::Access, today())).await;
+    let status = client
+        .list_erasure_retention(list(&access.name))
+        .await
+        .expect_err("not an erasure request");
+    assert_eq!(status.code(), Code::FailedPrecondition);
+    let status = client
+        .list_erasure_retention(list("subjectRequests/0193f1a4-7b1e-7c3a-9d2e-4f5a6b7c8d9e"))
+        .await
+        .expect_err("unknown");
+    assert_eq!(status.code(), Code::NotFound);
+    let status = client
+        .list_erasure_retention(list("breaches/1"))
+        .await
+        .expect_err("malformed");
+    assert_eq!(status.code(), Code::InvalidArgument);
+}
