@@ -10,7 +10,7 @@
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use dps_platform::CallContext;
+use dps_platform::{CallContext, ConfigError, Env};
 use dps_proto::consent::v1 as consent;
 use dps_proto::retention::v1 as retention;
 use tonic::transport::{Channel, Endpoint};
@@ -50,6 +50,83 @@ impl Default for DispatchSettings {
             call_timeout: Duration::from_secs(5),
         }
     }
+}
+
+/// The dispatcher's settings, from the environment:
+///
+/// | variable | default | meaning |
+/// |---|---|---|
+/// | `DPS_CONSENT_URL` | unset | the consent service, e.g. `http://consent:50051` |
+/// | `DPS_RETENTION_URL` | unset | the retention service |
+/// | `DPS_OUTBOX_POLL_MS` | 250 | how often an idle dispatcher looks for due messages |
+///
+/// With an address unset, messages for that service wait in the outbox (and say why) until it is
+/// configured: nothing is lost, and the service still serves.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxConfig {
+    /// `DPS_CONSENT_URL`.
+    pub consent_url: Option<String>,
+    /// `DPS_RETENTION_URL`.
+    pub retention_url: Option<String>,
+    /// Pacing.
+    pub settings: DispatchSettings,
+}
+
+impl OutboxConfig {
+    /// Reads the settings.
+    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        Ok(Self {
+            consent_url: env.get("DPS_CONSENT_URL").map(str::to_owned),
+            retention_url: env.get("DPS_RETENTION_URL").map(str::to_owned),
+            settings: DispatchSettings {
+                poll: env.millis_or("DPS_OUTBOX_POLL_MS", DispatchSettings::default().poll)?,
+                ..DispatchSettings::default()
+            },
+        })
+    }
+}
+
+/// Starts a dispatcher on `pool` until `stop` turns `true`; returns where it delivers (to move
+/// a service while running) and its task.
+pub fn spawn(
+    pool: sqlx::PgPool,
+    config: &OutboxConfig,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) -> Result<(Targets, tokio::task::JoinHandle<()>), ConfigError> {
+    let targets = Targets::new();
+    for (var, url, set) in [
+        (
+            "DPS_CONSENT_URL",
+            &config.consent_url,
+            Targets::set_consent as fn(&Targets, &str) -> Result<(), tonic::transport::Error>,
+        ),
+        (
+            "DPS_RETENTION_URL",
+            &config.retention_url,
+            Targets::set_retention,
+        ),
+    ] {
+        match url {
+            Some(url) => set(&targets, url)
+                .map_err(|e| ConfigError::new(var, format!("not a usable URL: {e}")))?,
+            None => tracing::warn!(var, "unset: messages for that service wait in the outbox"),
+        }
+    }
+    let dispatcher = Dispatcher::new(pool, targets.clone(), config.settings);
+    let task = tokio::spawn(dispatcher.run(async move {
+        let _ = stop.wait_for(|stop| *stop).await;
+    }));
+    Ok((targets, task))
+}
+
+/// [`dps_platform::main_support::Background`] for the service's own binary.
+pub fn start_from_env(
+    pool: sqlx::PgPool,
+    env: &Env,
+    stop: tokio::sync::watch::Receiver<bool>,
+) -> Result<tokio::task::JoinHandle<()>, ConfigError> {
+    let (_, task) = spawn(pool, &OutboxConfig::from_env(env)?, stop)?;
+    Ok(task)
 }
 
 /// Where the other services are. Shared and replaceable while running, so an operator (or a
@@ -353,4 +430,43 @@ fn is_transient(code: Code) -> bool {
 fn describe(status: &Status) -> String {
     let message: String = status.message().chars().take(500).collect();
     format!("{:?}: {message}", status.code())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses_and_pacing_come_from_the_environment() {
+        let env = Env::from_pairs([
+            ("DPS_CONSENT_URL", "http://consent:50051"),
+            ("DPS_OUTBOX_POLL_MS", "50"),
+        ]);
+        let config = OutboxConfig::from_env(&env).expect("valid");
+        assert_eq!(config.consent_url.as_deref(), Some("http://consent:50051"));
+        assert_eq!(config.retention_url, None, "unset: its messages wait");
+        assert_eq!(config.settings.poll, Duration::from_millis(50));
+        let zero = Env::from_pairs([("DPS_OUTBOX_POLL_MS", "0")]);
+        let err = OutboxConfig::from_env(&zero).expect_err("zero");
+        assert_eq!(err.var, "DPS_OUTBOX_POLL_MS");
+    }
+
+    #[test]
+    fn only_refusals_of_the_message_itself_are_final() {
+        for code in [
+            Code::Unavailable,
+            Code::DeadlineExceeded,
+            Code::Unauthenticated,
+        ] {
+            assert!(is_transient(code), "{code:?}");
+        }
+        for code in [
+            Code::InvalidArgument,
+            Code::FailedPrecondition,
+            Code::NotFound,
+            Code::PermissionDenied,
+        ] {
+            assert!(!is_transient(code), "{code:?}");
+        }
+    }
 }

@@ -15,7 +15,7 @@ use dps_platform::main_support::ServiceSpec;
 use dps_platform::server::{Exposure, Readiness, serve, serve_with};
 use dps_platform::telemetry::TelemetryConfig;
 use dps_platform::{ConfigError, Env};
-use dps_subject_requests::outbox::{DispatchSettings, Dispatcher, Targets};
+use dps_subject_requests::outbox::{self, DispatchSettings, OutboxConfig, Targets};
 use dps_types::Masked;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -181,21 +181,16 @@ pub async fn start(
     };
     // Cross-service steps (issue 10): subject requests reach consent and retention over their
     // loopback sockets, as they would across a network.
-    let outbox_targets = Targets::new();
-    outbox_targets
-        .set_consent(&backends.consent)
-        .expect("a loopback URL we formatted is valid");
-    outbox_targets
-        .set_retention(&backends.retention)
-        .expect("a loopback URL we formatted is valid");
-    let dispatcher = tokio::spawn(
-        Dispatcher::new(
-            pool.clone(),
-            outbox_targets.clone(),
-            DispatchSettings::default(),
-        )
-        .run(wait_for_stop(stopped.clone())),
-    );
+    let (outbox_targets, dispatcher) = outbox::spawn(
+        pool.clone(),
+        &OutboxConfig {
+            consent_url: Some(backends.consent.clone()),
+            retention_url: Some(backends.retention.clone()),
+            settings: DispatchSettings::default(),
+        },
+        stopped.clone(),
+    )
+    .expect("loopback URLs we formatted are valid");
     let listener = bind(gateway_addr).await?;
     let gateway_addr = listener.local_addr().map_err(|source| SuiteError::Bind {
         addr: gateway_addr,
