@@ -361,3 +361,47 @@ async fn an_accepted_erasure_request_learns_which_records_must_be_kept_and_why()
     assert!(!by_id("sar-1").must_keep);
     suite.suite.shutdown().await;
 }
+
+#[tokio::test]
+async fn the_delivery_to_consent_continues_the_trace_of_the_acceptance() {
+    use opentelemetry::trace::TraceContextExt as _;
+    use tracing::Instrument as _;
+    use tracing_opentelemetry::OpenTelemetrySpanExt as _;
+    let spans = dps_test_support::capture_spans();
+    let suite = harness::start().await;
+    let (mut consent, mut requests) = clients(&suite);
+    let person = "person-traced";
+    let purpose = purpose_and_person(&mut consent, person).await;
+    let root = tracing::info_span!("test.accept");
+    let trace_id = root.context().span().span_context().trace_id();
+    accepted(&mut requests, sr::RequestKind::Restriction, person)
+        .instrument(root)
+        .await;
+    denied_eventually(
+        &mut consent,
+        person,
+        &purpose,
+        "the restriction reaches consent",
+    )
+    .await;
+    suite.suite.shutdown().await;
+
+    let ours: Vec<_> = spans
+        .finished()
+        .into_iter()
+        .filter(|s| s.span_context.trace_id() == trace_id)
+        .collect();
+    let named = |name: &str| ours.iter().filter(|s| s.name == name).count();
+    assert_eq!(
+        named("outbox.deliver"),
+        1,
+        "{:?}",
+        ours.iter().map(|s| &s.name).collect::<Vec<_>>()
+    );
+    assert!(
+        named("dps.consent.v1.ConsentService/RecordRestriction") >= 1,
+        "the consent server span is in the acceptance's trace: {:?}",
+        ours.iter().map(|s| &s.name).collect::<Vec<_>>()
+    );
+    assert!(named("dps.subject_requests.v1.SubjectRequestsService/TransitionSubjectRequest") >= 1);
+}

@@ -226,6 +226,10 @@ impl Dispatcher {
                 tenant_id = message.tenant.as_str(),
                 attempt = message.attempts,
             );
+            // The delivery belongs to the trace of the change that caused it.
+            if let Some(traceparent) = &message.traceparent {
+                dps_platform::trace_context::continue_trace(&span, traceparent);
+            }
             let outcome = self.deliver(&message).instrument(span).await;
             let marked = match outcome {
                 Ok(Answer::Done) => self.outbox.delivered(&message).await,
@@ -377,7 +381,7 @@ impl Dispatcher {
         Ok(())
     }
 
-    /// The call as the caller who made the change, in the change's trace.
+    /// The call as the caller who made the change, in the delivery's trace.
     fn outgoing<T>(&self, message: &OutboxMessage, body: T) -> tonic::Request<T> {
         let mut request = tonic::Request::new(body);
         request.set_timeout(self.settings.call_timeout);
@@ -387,27 +391,19 @@ impl Dispatcher {
             roles: message.roles.clone(),
         }
         .write_to(request.metadata_mut());
-        if let Some(value) = message
-            .traceparent
-            .as_deref()
-            .and_then(|t| tonic::metadata::MetadataValue::try_from(t).ok())
+        // The delivery span (a child of the change's trace) is the caller's parent.
+        if let Ok(traced) =
+            dps_platform::trace_context::inject_into_request(tonic::Request::new(()))
         {
-            request.metadata_mut().insert(TRACEPARENT, value);
+            for (key, value) in traced.metadata().iter().filter_map(|kv| match kv {
+                tonic::metadata::KeyAndValueRef::Ascii(k, v) => Some((k.clone(), v.clone())),
+                tonic::metadata::KeyAndValueRef::Binary(..) => None,
+            }) {
+                request.metadata_mut().insert(key, value);
+            }
         }
         request
     }
-}
-
-const TRACEPARENT: &str = "traceparent";
-
-/// The W3C `traceparent` of the current span, to store with the effects a change causes.
-pub fn current_traceparent() -> Option<String> {
-    let request = dps_platform::trace_context::inject_into_request(tonic::Request::new(())).ok()?;
-    request
-        .metadata()
-        .get(TRACEPARENT)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned)
 }
 
 /// Codes that may pass on a later try. Anything else is the message's own fault and would fail

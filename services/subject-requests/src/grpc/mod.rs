@@ -290,7 +290,7 @@ impl SubjectRequestsService for Handlers {
     ) -> Result<Response<pb::SubjectRequest>, Status> {
         let context = CallContext::from_request(&request)?;
         let (id, event) = convert::clock_event(request.into_inner(), OffsetDateTime::now_utc())?;
-        let traceparent = crate::outbox::current_traceparent();
+        let traceparent = dps_platform::trace_context::current_traceparent();
         let updated = self
             .store
             .record_clock_event(&context.tenant, &actor(&context, &traceparent), id, event)
@@ -306,7 +306,7 @@ impl SubjectRequestsService for Handlers {
     ) -> Result<Response<pb::SubjectRequest>, Status> {
         let context = CallContext::from_request(&request)?;
         let (id, step, reason) = convert::transition(request.into_inner())?;
-        let traceparent = crate::outbox::current_traceparent();
+        let traceparent = dps_platform::trace_context::current_traceparent();
         let updated = self
             .store
             .transition(
