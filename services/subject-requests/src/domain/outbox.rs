@@ -60,6 +60,7 @@ impl Effect {
         match kind {
             RequestKind::Restriction => Some(Self::RecordRestriction),
             RequestKind::Objection => Some(Self::RecordObjection),
+            // Owed on receipt already ([`Effect::on_intake`]); kept for requests recorded before.
             RequestKind::DirectMarketingObjection => Some(Self::RecordDirectMarketingObjection),
             RequestKind::Erasure => Some(Self::CheckErasure),
             RequestKind::Access
@@ -67,6 +68,16 @@ impl Effect {
             | RequestKind::Portability
             | RequestKind::AutomatedDecisionReview => None,
         }
+    }
+}
+
+impl Effect {
+    /// What recording a request of `kind` obliges other services to do at once, before anyone
+    /// accepts it: a direct-marketing objection is absolute and takes effect on receipt
+    /// (Art 21(3); DESIGN §3.1), with no identity check or balancing to wait for.
+    pub fn on_intake(kind: RequestKind) -> Option<Self> {
+        (kind == RequestKind::DirectMarketingObjection)
+            .then_some(Self::RecordDirectMarketingObjection)
     }
 }
 
@@ -113,6 +124,15 @@ mod tests {
             None
         );
         assert_eq!(Effect::of_move(K::Access, S::Received, S::InProgress), None);
+    }
+
+    #[test]
+    fn only_a_direct_marketing_objection_takes_effect_on_receipt() {
+        for (kind, _) in RequestKind::ALL {
+            let expected = (kind == K::DirectMarketingObjection)
+                .then_some(Effect::RecordDirectMarketingObjection);
+            assert_eq!(Effect::on_intake(kind), expected, "{kind:?}");
+        }
     }
 
     #[test]

@@ -224,11 +224,12 @@ impl SubjectRequestsService for Handlers {
             settings.jurisdiction,
             OffsetDateTime::now_utc(),
         )?;
+        let traceparent = dps_platform::trace_context::current_traceparent();
         let created = self
             .store
             .create_subject_request(
                 &context.tenant,
-                &context.caller,
+                &actor(&context, &traceparent),
                 request_id,
                 &subject_request,
                 settings.jurisdiction,

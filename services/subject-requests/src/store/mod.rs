@@ -406,7 +406,7 @@ impl Store {
     pub async fn create_subject_request(
         &self,
         tenant: &TenantId,
-        caller: &CallerId,
+        actor: &Actor<'_>,
         request_id: Option<Uuid>,
         request: &NewSubjectRequest,
         jurisdiction: Jurisdiction,
@@ -428,9 +428,12 @@ impl Store {
             requester_basis,
             competence_note,
         ] = self.seal(tenant, request).await?;
+        let caller = actor.caller;
         let id = SubjectRequestId::generate();
-        // One statement (request, its history entry and its tasks), so one round trip and one
-        // commit: intake is the hot write path. A retry with a used request id inserts nothing.
+        // One statement (request, its history entry, its tasks and any effect it has at once on
+        // another service), so one round trip and one commit: intake is the hot write path. A
+        // retry with a used request id inserts nothing.
+        let effect = crate::domain::outbox::Effect::on_intake(request.kind());
         let task_ids: Vec<Uuid> = tasks
             .iter()
             .map(|_| crate::domain::tasks::TaskId::generate().as_uuid())
@@ -456,7 +459,12 @@ impl Store {
                  (tenant_id, task_id, subject_request_id, system, action) \
                SELECT r.tenant_id, t.task_id, r.subject_request_id, t.system, t.action \
                FROM w_request r, unnest($30::uuid[], $31::text[], $32::text[]) \
-                 AS t(task_id, system, action)) \
+                 AS t(task_id, system, action)), \
+             w_outbox AS (INSERT INTO subject_requests.outbox \
+                 (tenant_id, message_id, subject_request_id, effect, person_id, occurred_at, \
+                  caller, roles, traceparent) \
+               SELECT tenant_id, $33, subject_request_id, $34, $7, $9, $10, $35, $36 \
+               FROM w_request WHERE $34::text IS NOT NULL) \
              SELECT created_at FROM w_request",
         )
         .bind(tenant.as_str())
@@ -498,6 +506,10 @@ impl Store {
         .bind(&task_ids)
         .bind(&systems)
         .bind(&actions)
+        .bind(Uuid::now_v7())
+        .bind(effect.map(|e| e.code()))
+        .bind(actor.roles)
+        .bind(actor.traceparent)
         .fetch_optional(&self.pool)
         .await?;
         match inserted {

@@ -182,3 +182,29 @@ async fn an_erasure_request_asks_retention_once_accepted_and_reads_unchecked_unt
         .expect_err("malformed");
     assert_eq!(status.code(), Code::InvalidArgument);
 }
+
+#[tokio::test]
+async fn a_direct_marketing_objection_is_owed_to_consent_on_receipt_once_however_often_sent() {
+    let (db, server) = start().await;
+    let mut client = client(&server, "acme-north");
+    let create = pb::CreateSubjectRequestRequest {
+        subject_request: Some(request(pb::RequestKind::DirectMarketingObjection, today())),
+        request_id: "0193f1a4-7b1e-7c3a-9d2e-4f5a6b7c8d9e".into(),
+    };
+    let r = client
+        .create_subject_request(create.clone())
+        .await
+        .expect("created")
+        .into_inner();
+    client
+        .create_subject_request(create)
+        .await
+        .expect("retried");
+    let owed = effects(&db, "acme-north", &r.name).await;
+    assert_eq!(owed.len(), 1, "owed on receipt, once");
+    assert_eq!(owed[0].effect, "consent.record_direct_marketing_objection");
+    transition(&mut client, &r.name, pb::Transition::Start, "")
+        .await
+        .expect("started");
+    assert_eq!(effects(&db, "acme-north", &r.name).await.len(), 1);
+}
