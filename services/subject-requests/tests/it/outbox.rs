@@ -208,3 +208,27 @@ async fn a_direct_marketing_objection_is_owed_to_consent_on_receipt_once_however
         .expect("started");
     assert_eq!(effects(&db, "acme-north", &r.name).await.len(), 1);
 }
+
+#[tokio::test]
+async fn replicas_never_claim_the_same_message_and_a_dead_ones_claim_lapses() {
+    let (db, server) = start().await;
+    let mut client = client(&server, "acme-north");
+    let r = created(&mut client, request(pb::RequestKind::Restriction, today())).await;
+    transition(&mut client, &r.name, pb::Transition::Start, "")
+        .await
+        .expect("started");
+    let outbox = Outbox::new(db.pool().clone());
+    // Two replicas look at once: one gets it.
+    let lease = Duration::from_millis(300);
+    let (a, b) = tokio::join!(outbox.claim(10, lease), outbox.claim(10, lease));
+    let claimed = a.expect("a").len() + b.expect("b").len();
+    assert_eq!(claimed, 1);
+    // The replica that claimed it dies before sending. Nobody else may try during the lease ...
+    assert!(outbox.claim(10, lease).await.expect("c").is_empty());
+    // ... and once it lapses, another replica tries again (at least once).
+    tokio::time::sleep(lease + Duration::from_millis(100)).await;
+    let again = outbox.claim(10, lease).await.expect("d");
+    assert_eq!(again.len(), 1);
+    assert_eq!(again[0].attempts, 2);
+    assert_eq!(again[0].person_id, "person-0193f1a4");
+}
