@@ -405,3 +405,61 @@ async fn the_delivery_to_consent_continues_the_trace_of_the_acceptance() {
     );
     assert!(named("dps.subject_requests.v1.SubjectRequestsService/TransitionSubjectRequest") >= 1);
 }
+
+#[tokio::test]
+async fn an_objection_accepted_when_identity_arrives_dated_slightly_ahead_still_reaches_consent() {
+    let suite = harness::start().await;
+    let (mut consent, mut requests) = clients(&suite);
+    let person = "person-identity";
+    let purpose = purpose_and_person(&mut consent, person).await;
+    let now = time::OffsetDateTime::now_utc();
+    let created = requests
+        .create_subject_request(sr::CreateSubjectRequestRequest {
+            subject_request: Some(sr::SubjectRequest {
+                kind: sr::RequestKind::Objection.into(),
+                channel: Channel::Phone.into(),
+                person_id: person.into(),
+                receive_time: Some(dps_platform::proto_time::to_proto(
+                    now - time::Duration::minutes(10),
+                )),
+                ..Default::default()
+            }),
+            request_id: String::new(),
+        })
+        .await
+        .expect("created")
+        .into_inner();
+    // Identity asked for, then received: a clock a minute fast is within the service's skew, but
+    // consent refuses start times in its future.
+    for (kind, at) in [
+        (
+            sr::ClockEventKind::IdentityRequested,
+            now - time::Duration::minutes(5),
+        ),
+        (
+            sr::ClockEventKind::IdentityReceived,
+            now + time::Duration::minutes(1),
+        ),
+    ] {
+        requests
+            .record_clock_event(sr::RecordClockEventRequest {
+                name: created.name.clone(),
+                kind: kind.into(),
+                occur_time: Some(dps_platform::proto_time::to_proto(at)),
+                reason: "identity".into(),
+                fee_ground: 0,
+                fee_amount_pence: 0,
+            })
+            .await
+            .expect("recorded");
+    }
+    let decision = denied_eventually(
+        &mut consent,
+        person,
+        &purpose,
+        "the objection reaches consent",
+    )
+    .await;
+    assert_eq!(decision.reason(), consent::DecisionReason::Objected);
+    suite.suite.shutdown().await;
+}

@@ -329,7 +329,12 @@ impl Dispatcher {
         let mut client = consent::consent_service_client::ConsentServiceClient::new(channel);
         let request_id = message.message_id.to_string();
         let subject_request = message.subject_request.to_string();
-        let start_time = Some(dps_platform::proto_time::to_proto(message.occurred_at));
+        // Consent refuses start times in its future, and a clock event may be dated slightly
+        // ahead (the skew this service allows) or our clock may run ahead of consent's.
+        let latest = time::OffsetDateTime::now_utc() - RECEIVER_SKEW;
+        let start_time = Some(dps_platform::proto_time::to_proto(
+            message.occurred_at.min(latest),
+        ));
         match message.effect {
             Effect::RecordRestriction => {
                 let request = consent::RecordRestrictionRequest {
@@ -405,6 +410,9 @@ impl Dispatcher {
         request
     }
 }
+
+/// How far behind our clock a start time sent to another service is kept at most.
+const RECEIVER_SKEW: time::Duration = time::Duration::seconds(5);
 
 /// Codes that may pass on a later try. Anything else is the message's own fault and would fail
 /// the same way again.
