@@ -463,3 +463,60 @@ async fn an_objection_accepted_when_identity_arrives_dated_slightly_ahead_still_
     assert_eq!(decision.reason(), consent::DecisionReason::Objected);
     suite.suite.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_message_the_receiver_refuses_is_kept_for_an_operator_and_not_retried() {
+    let suite = harness::start().await;
+    let (_, mut requests) = clients(&suite);
+    let closed = {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        format!("http://{}", listener.local_addr().expect("addr"))
+    };
+    let targets = suite.suite.outbox_targets();
+    targets.set_consent(&closed).expect("url");
+    let request = accepted(&mut requests, sr::RequestKind::Restriction, "person-spoilt").await;
+    let (s, r) = (&suite, &request);
+    eventually("a failed delivery", || async move {
+        Some(outbox_row(s, r).await).filter(|(attempts, _)| *attempts >= 1)
+    })
+    .await;
+    // Sabotage: the stored person reference breaks consent's rules (at most 200 characters).
+    sqlx::query(
+        "UPDATE subject_requests.outbox SET person_id = repeat('x', 201), next_attempt_at = now() \
+         WHERE subject_request_id = $1::uuid",
+    )
+    .bind(request.trim_start_matches("subjectRequests/"))
+    .execute(suite.db.pool())
+    .await
+    .expect("spoilt");
+    targets
+        .set_consent(&suite.suite.backends().consent)
+        .expect("url");
+    let failed = || async move {
+        sqlx::query_as::<_, (i32, Option<String>)>(
+            "SELECT attempts, last_error FROM subject_requests.outbox \
+             WHERE subject_request_id = $1::uuid AND failed_at IS NOT NULL \
+               AND delivered_at IS NULL",
+        )
+        .bind(r.trim_start_matches("subjectRequests/"))
+        .fetch_optional(s.db.pool())
+        .await
+        .expect("read")
+    };
+    let (attempts, error) = eventually("the refusal is recorded", failed).await;
+    assert!(
+        error
+            .as_deref()
+            .is_some_and(|e| e.starts_with("InvalidArgument")),
+        "{error:?}"
+    );
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert_eq!(
+        failed().await.map(|(n, _)| n),
+        Some(attempts),
+        "never retried"
+    );
+    suite.suite.shutdown().await;
+}
