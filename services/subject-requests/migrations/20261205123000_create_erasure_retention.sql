@@ -1,7 +1,7 @@
 -- Erasure (issue 10, flow 1): once an erasure request is accepted, the retention service is asked
 -- which of the person's records must be kept (retention not ended, legal hold) and why. Its
--- answer is kept here, one row per record, so refusals carry their reason; written once (the
--- natural key makes a redelivered answer a no-op).
+-- answer is kept here, one row per record, so refusals carry their reason; written once, with
+-- `erasure_checked_at` on the request, so an answer to a redelivered question is a no-op.
 CREATE TABLE subject_requests.erasure_retention (
     tenant_id          text        NOT NULL,
     subject_request_id uuid        NOT NULL,
@@ -16,5 +16,5 @@ CREATE TABLE subject_requests.erasure_retention (
     CONSTRAINT erasure_retention_pkey PRIMARY KEY (tenant_id, subject_request_id, record)
 );
 
--- The answer arrived (possibly about no records at all).
+-- The first answer arrived (possibly about no records at all).
 ALTER TABLE subject_requests.subject_requests ADD COLUMN erasure_checked_at timestamptz;

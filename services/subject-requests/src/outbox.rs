@@ -284,7 +284,7 @@ impl Dispatcher {
     }
 
     /// Asks the retention service which of the person's records must be kept. A question, not
-    /// a change: asking twice is harmless, and only the first answer is kept.
+    /// a change: asking twice is harmless, and only the first answer is kept (see the store).
     async fn check_erasure(&self, message: &OutboxMessage) -> Result<Answer, Status> {
         let channel = get(&self.targets.retention, "retention")?;
         let mut client = retention::retention_service_client::RetentionServiceClient::new(channel);

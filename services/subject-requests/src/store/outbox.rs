@@ -210,41 +210,44 @@ impl Outbox {
 
     /// The retention service's answer to an erasure request's [`Effect::CheckErasure`]: kept with
     /// the request and the message marked delivered in one transaction, so an answer is never
-    /// half kept; a second answer to a redelivered message changes nothing.
+    /// half kept; an answer to a redelivered message changes nothing.
     pub async fn erasure_checked(
         &self,
         message: &OutboxMessage,
         records: &[RetainedRecord],
     ) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
-        for r in records {
-            sqlx::query(
-                "INSERT INTO subject_requests.erasure_retention \
-                     (tenant_id, subject_request_id, record, record_class_code, system, \
-                      external_id, must_keep, reasons) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
-                 ON CONFLICT ON CONSTRAINT erasure_retention_pkey DO NOTHING",
-            )
-            .bind(message.tenant.as_str())
-            .bind(message.subject_request.as_uuid())
-            .bind(&r.record)
-            .bind(&r.record_class_code)
-            .bind(&r.system)
-            .bind(&r.external_id)
-            .bind(r.must_keep)
-            .bind(&r.reasons)
-            .execute(&mut *tx)
-            .await?;
-        }
-        sqlx::query(
-            "UPDATE subject_requests.subject_requests \
-             SET erasure_checked_at = coalesce(erasure_checked_at, now()) \
-             WHERE tenant_id = $1 AND subject_request_id = $2",
+        // Only the first answer counts: a later one (after a redelivery) may list records
+        // registered since, and would blur what was known when the request was judged.
+        let first: Option<i32> = sqlx::query_scalar(
+            "UPDATE subject_requests.subject_requests SET erasure_checked_at = now() \
+             WHERE tenant_id = $1 AND subject_request_id = $2 AND erasure_checked_at IS NULL \
+             RETURNING 1",
         )
         .bind(message.tenant.as_str())
         .bind(message.subject_request.as_uuid())
-        .execute(&mut *tx)
+        .fetch_optional(&mut *tx)
         .await?;
+        if first.is_some() {
+            for r in records {
+                sqlx::query(
+                    "INSERT INTO subject_requests.erasure_retention \
+                         (tenant_id, subject_request_id, record, record_class_code, system, \
+                          external_id, must_keep, reasons) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                )
+                .bind(message.tenant.as_str())
+                .bind(message.subject_request.as_uuid())
+                .bind(&r.record)
+                .bind(&r.record_class_code)
+                .bind(&r.system)
+                .bind(&r.external_id)
+                .bind(r.must_keep)
+                .bind(&r.reasons)
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
         sqlx::query(
             "UPDATE subject_requests.outbox SET delivered_at = now(), last_error = NULL \
              WHERE tenant_id = $1 AND message_id = $2",

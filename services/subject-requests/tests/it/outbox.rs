@@ -232,3 +232,50 @@ async fn replicas_never_claim_the_same_message_and_a_dead_ones_claim_lapses() {
     assert_eq!(again[0].attempts, 2);
     assert_eq!(again[0].person_id, "person-0193f1a4");
 }
+
+#[tokio::test]
+async fn only_the_first_retention_answer_is_kept_when_the_question_was_asked_twice() {
+    use dps_subject_requests::domain::erasure::RetainedRecord;
+    let (db, server) = start().await;
+    let mut client = client(&server, "acme-north");
+    let r = created(&mut client, request(pb::RequestKind::Erasure, today())).await;
+    transition(&mut client, &r.name, pb::Transition::Start, "")
+        .await
+        .expect("started");
+    let outbox = Outbox::new(db.pool().clone());
+    let message = outbox
+        .claim(10, Duration::from_secs(30))
+        .await
+        .expect("claimed")
+        .pop()
+        .expect("the erasure check is owed");
+    let record = |id: &str, must_keep: bool| RetainedRecord {
+        record: format!("records/{id}"),
+        record_class_code: "adult-health-record".into(),
+        system: "care-records".into(),
+        external_id: id.into(),
+        must_keep,
+        reasons: vec!["retention runs to 2044-03-15".into()],
+    };
+    outbox
+        .erasure_checked(&message, &[record("a-1", true)])
+        .await
+        .expect("first answer");
+    // Redelivered after a crash before the mark; meanwhile another record was registered.
+    outbox
+        .erasure_checked(&message, &[record("a-1", true), record("a-2", false)])
+        .await
+        .expect("second answer");
+    let answer = client
+        .list_erasure_retention(pb::ListErasureRetentionRequest {
+            subject_request: r.name.clone(),
+        })
+        .await
+        .expect("listed")
+        .into_inner();
+    assert!(answer.checked);
+    assert_eq!(answer.records.len(), 1);
+    assert_eq!(answer.records[0].external_id, "a-1");
+    assert!(answer.records[0].must_keep);
+    assert_eq!(answer.records[0].reasons, ["retention runs to 2044-03-15"]);
+}
