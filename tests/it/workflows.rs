@@ -200,6 +200,33 @@ async fn an_accepted_restriction_or_objection_makes_the_processing_check_deny() 
         .into_inner();
     assert_eq!(listed.objections.len(), 1);
     assert_eq!(listed.objections[0].subject_request, objection);
+
+    // Subscribed platforms hear of both through the change stream.
+    let changes = {
+        use tokio_stream::StreamExt as _;
+        let stream = consent
+            .watch_changes(consent::WatchChangesRequest { cursor: "0".into() })
+            .await
+            .expect("watching")
+            .into_inner()
+            .take(2)
+            .collect::<Result<Vec<_>, _>>();
+        tokio::time::timeout(Duration::from_secs(10), stream)
+            .await
+            .expect("two changes in time")
+            .expect("streamed")
+    };
+    let seen: Vec<(&str, consent::ChangeKind)> = changes
+        .iter()
+        .map(|c| (c.person_id.as_str(), c.kind()))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("person-restricts", consent::ChangeKind::RestrictionStarted),
+            ("person-objects", consent::ChangeKind::ObjectionRecorded),
+        ]
+    );
     suite.suite.shutdown().await;
 }
 
