@@ -6,3 +6,4 @@ mod database;
 mod encryption;
 mod foundation;
 mod harness;
+mod workflows;

@@ -140,6 +140,7 @@ pub const TABLE: &[(&str, &[Role])] = &[
     ("/dps.subject_requests.v1.SubjectRequestsService/RefuseSubjectRequest", &[Dpo, ComplianceManager, Controller, Staff, HealthProfessional]),
     ("/dps.subject_requests.v1.SubjectRequestsService/AssignSubjectRequest", HANDLE),
     ("/dps.subject_requests.v1.SubjectRequestsService/ListRequestHistory", READ),
+    ("/dps.subject_requests.v1.SubjectRequestsService/ListErasureRetention", READ),
     // Platforms pick up and complete their own tasks.
     ("/dps.subject_requests.v1.SubjectRequestsService/ListFulfilmentTasks", READ_AND_PLATFORMS),
     ("/dps.subject_requests.v1.SubjectRequestsService/WatchPendingTasks", HANDLE_AND_PLATFORMS),

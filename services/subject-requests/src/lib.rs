@@ -4,11 +4,13 @@
 //! per system, review before release, the response pack and dashboard figures.
 //!
 //! It owns the `subject_requests` schema and nothing else: it never reads another service's
-//! tables and asks other services over gRPC. Domain rules live in [`domain`], SQL in [`store`],
-//! the gRPC surface in [`grpc`].
+//! tables and asks other services over gRPC, through a transactional outbox delivered by
+//! [`outbox`] (issue 10: restrictions and objections to consent, erasure checks to retention).
+//! Domain rules live in [`domain`], SQL in [`store`], the gRPC surface in [`grpc`].
 
 pub mod domain;
 pub mod grpc;
+pub mod outbox;
 pub mod store;
 
 use sqlx::PgPool;

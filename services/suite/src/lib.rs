@@ -15,6 +15,7 @@ use dps_platform::main_support::ServiceSpec;
 use dps_platform::server::{Exposure, Readiness, serve, serve_with};
 use dps_platform::telemetry::TelemetryConfig;
 use dps_platform::{ConfigError, Env};
+use dps_subject_requests::outbox::{self, DispatchSettings, OutboxConfig, Targets};
 use dps_types::Masked;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -128,6 +129,8 @@ pub struct RunningSuite {
     backends: Backends,
     stop: watch::Sender<bool>,
     servers: Vec<JoinHandle<Result<(), dps_platform::server::ServeError>>>,
+    outbox_targets: Targets,
+    dispatcher: JoinHandle<()>,
     pool: sqlx::PgPool,
 }
 
@@ -176,6 +179,18 @@ pub async fn start(
         retention: urls[2].clone(),
         consent: urls[3].clone(),
     };
+    // Cross-service steps (issue 10): subject requests reach consent and retention over their
+    // loopback sockets, as they would across a network.
+    let (outbox_targets, dispatcher) = outbox::spawn(
+        pool.clone(),
+        &OutboxConfig {
+            consent_url: Some(backends.consent.clone()),
+            retention_url: Some(backends.retention.clone()),
+            settings: DispatchSettings::default(),
+        },
+        stopped.clone(),
+    )
+    .expect("loopback URLs we formatted are valid");
     let listener = bind(gateway_addr).await?;
     let gateway_addr = listener.local_addr().map_err(|source| SuiteError::Bind {
         addr: gateway_addr,
@@ -199,6 +214,8 @@ pub async fn start(
         backends,
         stop,
         servers,
+        outbox_targets,
+        dispatcher,
         pool,
     })
 }
@@ -224,9 +241,19 @@ impl RunningSuite {
         &self.backends
     }
 
-    /// Gracefully stops every server (drain calls in flight), then closes the pool.
+    /// Where the subject-requests outbox delivers: repointing it simulates a moved or stopped
+    /// service (the suite's own backends stay up).
+    pub fn outbox_targets(&self) -> &Targets {
+        &self.outbox_targets
+    }
+
+    /// Gracefully stops every server (drain calls in flight) and the outbox dispatcher, then
+    /// closes the pool.
     pub async fn shutdown(self) {
         let _ = self.stop.send(true);
+        if let Err(e) = self.dispatcher.await {
+            tracing::error!(error = %e, "outbox dispatcher failed");
+        }
         for server in self.servers {
             match server.await {
                 Ok(Ok(())) => {}

@@ -8,9 +8,10 @@ use dps_crypto::Vault;
 use sqlx::PgPool;
 use sqlx::migrate::Migrator;
 use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
 use tonic::service::Routes;
 
-use crate::config::{Env, ServiceConfig};
+use crate::config::{ConfigError, Env, ServiceConfig};
 use crate::server::{Readiness, serve, shutdown_signal};
 use crate::{db, keystore, telemetry};
 
@@ -27,8 +28,19 @@ pub struct ServiceSpec {
 
 const USAGE: &str = "usage: {name} [serve|migrate]\n  serve    migrate (unless DPS_MIGRATE_ON_START=false) and serve gRPC (default)\n  migrate  apply pending migrations as the schema owner and exit\nconfiguration: DPS_* environment variables, see the README";
 
+/// Work a service runs beside its server on the same pool (e.g. an outbox dispatcher), started
+/// once the pool is up: reads its settings from the environment, runs until the receiver turns
+/// `true`, and is awaited after the server has drained.
+pub type Background =
+    fn(PgPool, &Env, tokio::sync::watch::Receiver<bool>) -> Result<JoinHandle<()>, ConfigError>;
+
 /// Runs a backend service's command line.
 pub async fn run(spec: ServiceSpec) -> ExitCode {
+    run_with(spec, None).await
+}
+
+/// [`run`], with `background` work beside the server.
+pub async fn run_with(spec: ServiceSpec, background: Option<Background>) -> ExitCode {
     let command = std::env::args()
         .nth(1)
         .unwrap_or_else(|| "serve".to_owned());
@@ -54,7 +66,7 @@ pub async fn run(spec: ServiceSpec) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match serve_or_migrate(spec, &config, command == "migrate").await {
+    match serve_or_migrate(spec, &config, command == "migrate", background).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!(error = %e, "exiting");
@@ -68,6 +80,7 @@ async fn serve_or_migrate(
     spec: ServiceSpec,
     config: &ServiceConfig,
     migrate_only: bool,
+    background: Option<Background>,
 ) -> Result<(), String> {
     if migrate_only || config.migrate_on_start {
         db::migrate(&config.migration_url, spec.migrator)
@@ -99,15 +112,27 @@ async fn serve_or_migrate(
             config.listen_addr
         )
     })?;
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let background = background
+        .map(|start| start(pool.clone(), &Env::from_process(), stopped))
+        .transpose()
+        .map_err(|e| e.to_string())?;
     tracing::info!(addr = %config.listen_addr, "serving gRPC");
-    serve(
+    let served = serve(
         listener,
         (spec.routes)(pool.clone(), vault),
         Readiness::Database(pool.clone()),
         shutdown_signal(),
     )
     .await
-    .map_err(|e| e.to_string())?;
+    .map_err(|e| e.to_string());
+    let _ = stop.send(true);
+    if let Some(task) = background
+        && let Err(e) = task.await
+    {
+        tracing::error!(error = %e, "background work failed");
+    }
+    served?;
     pool.close().await;
     Ok(())
 }

@@ -59,6 +59,26 @@ pub fn inject_current(headers: &mut http::HeaderMap) {
     TraceContextPropagator::new().inject_context(&context, &mut HeaderInjector(headers));
 }
 
+/// The current span's `traceparent`, to store with work that continues later (an outbox row).
+pub fn current_traceparent() -> Option<String> {
+    let mut headers = http::HeaderMap::new();
+    inject_current(&mut headers);
+    headers
+        .get("traceparent")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+}
+
+/// Makes `span` continue the trace of a stored `traceparent` (work resumed later, in another
+/// task); an invalid one leaves it a root.
+pub fn continue_trace(span: &tracing::Span, traceparent: &str) {
+    let mut headers = http::HeaderMap::new();
+    if let Ok(value) = http::HeaderValue::from_str(traceparent) {
+        headers.insert("traceparent", value);
+    }
+    let _ = span.set_parent(extract(&headers));
+}
+
 /// A tonic client interceptor passing the current trace on:
 /// `Client::with_interceptor(channel, dps_platform::trace_context::inject_into_request)`.
 pub fn inject_into_request(

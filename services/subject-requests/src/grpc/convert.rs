@@ -1107,3 +1107,23 @@ pub(super) fn accuracy_to_proto(id: SubjectRequestId, check: &AccuracyCheck) -> 
         dispute_recorded_by: dispute.map(|d| d.by.clone()).unwrap_or_default(),
     }
 }
+
+pub(super) fn erasure_retention_to_proto(
+    retention: &crate::domain::erasure::ErasureRetention,
+) -> pb::ListErasureRetentionResponse {
+    pb::ListErasureRetentionResponse {
+        checked: retention.checked,
+        records: retention
+            .records
+            .iter()
+            .map(|r| pb::ErasureRetention {
+                record: r.record.clone(),
+                record_class_code: r.record_class_code.clone(),
+                system: r.system.clone(),
+                external_id: r.external_id.clone(),
+                must_keep: r.must_keep,
+                reasons: r.reasons.clone(),
+            })
+            .collect(),
+    }
+}

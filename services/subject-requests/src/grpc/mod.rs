@@ -60,6 +60,15 @@ impl Handlers {
     }
 }
 
+/// The caller of `context` as the effects of their change must act (issue 10).
+fn actor<'a>(context: &'a CallContext, traceparent: &'a Option<String>) -> crate::store::Actor<'a> {
+    crate::store::Actor {
+        caller: &context.caller,
+        roles: &context.roles,
+        traceparent: traceparent.as_deref(),
+    }
+}
+
 /// Largest chunk of a streamed response pack.
 const PACK_CHUNK: usize = 64 * 1024;
 
@@ -216,11 +225,12 @@ impl SubjectRequestsService for Handlers {
             settings.jurisdiction,
             OffsetDateTime::now_utc(),
         )?;
+        let traceparent = dps_platform::trace_context::current_traceparent();
         let created = self
             .store
             .create_subject_request(
                 &context.tenant,
-                &context.caller,
+                &actor(&context, &traceparent),
                 request_id,
                 &subject_request,
                 settings.jurisdiction,
@@ -282,9 +292,10 @@ impl SubjectRequestsService for Handlers {
     ) -> Result<Response<pb::SubjectRequest>, Status> {
         let context = CallContext::from_request(&request)?;
         let (id, event) = convert::clock_event(request.into_inner(), OffsetDateTime::now_utc())?;
+        let traceparent = dps_platform::trace_context::current_traceparent();
         let updated = self
             .store
-            .record_clock_event(&context.tenant, &context.caller, id, event)
+            .record_clock_event(&context.tenant, &actor(&context, &traceparent), id, event)
             .await
             .map_err(Error::from)?;
         Self::reply(&updated)
@@ -297,9 +308,16 @@ impl SubjectRequestsService for Handlers {
     ) -> Result<Response<pb::SubjectRequest>, Status> {
         let context = CallContext::from_request(&request)?;
         let (id, step, reason) = convert::transition(request.into_inner())?;
+        let traceparent = dps_platform::trace_context::current_traceparent();
         let updated = self
             .store
-            .transition(&context.tenant, &context.caller, id, step, &reason)
+            .transition(
+                &context.tenant,
+                &actor(&context, &traceparent),
+                id,
+                step,
+                &reason,
+            )
             .await
             .map_err(Error::from)?;
         Self::reply(&updated)
@@ -357,6 +375,24 @@ impl SubjectRequestsService for Handlers {
         Ok(Response::new(pb::ListRequestHistoryResponse {
             entries: entries.iter().map(convert::history_to_proto).collect(),
         }))
+    }
+
+    #[instrument(skip_all, fields(rpc = "ListErasureRetention", tenant_id = tracing::field::Empty))]
+    async fn list_erasure_retention(
+        &self,
+        request: Request<pb::ListErasureRetentionRequest>,
+    ) -> Result<Response<pb::ListErasureRetentionResponse>, Status> {
+        let context = CallContext::from_request(&request)?;
+        let pb::ListErasureRetentionRequest { subject_request } = request.into_inner();
+        let id = convert::subject_request_name("subject_request", &subject_request)?;
+        let retention = self
+            .store
+            .erasure_retention(&context.tenant, id)
+            .await
+            .map_err(Error::from)?;
+        Ok(Response::new(convert::erasure_retention_to_proto(
+            &retention,
+        )))
     }
 
     #[instrument(skip_all, fields(rpc = "ListFulfilmentTasks", tenant_id = tracing::field::Empty))]

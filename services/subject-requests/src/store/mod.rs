@@ -5,12 +5,14 @@
 mod accuracy;
 mod complaints;
 mod dashboard;
+mod outbox;
 mod pack;
 mod review;
 mod tasks;
 
 pub use complaints::{ComplaintFigures, ComplaintFilter, ComplaintHistoryEntry, ComplaintPageKey};
 pub use dashboard::Figures;
+pub use outbox::{Actor, Outbox, OutboxMessage, OutboxStatus};
 pub use pack::PackInfo;
 
 pub use tasks::TaskPageKey;
@@ -23,6 +25,7 @@ use time::{Date, OffsetDateTime};
 use uuid::Uuid;
 
 use crate::domain::clock::{self, ClockEventKind, FeeGround};
+use crate::domain::erasure::{ErasureRetention, RetainedRecord};
 use crate::domain::refusal::RefusalGround;
 use crate::domain::tasks::TaskSpec;
 use crate::domain::{
@@ -188,6 +191,7 @@ impl SubjectRequestRow {
 #[derive(sqlx::FromRow)]
 struct Head {
     state: String,
+    person_id: String,
     kind: String,
     jurisdiction: String,
     received_at: OffsetDateTime,
@@ -197,6 +201,7 @@ struct Head {
 /// A locked request, parsed.
 struct Locked {
     state: RequestState,
+    person_id: String,
     kind: RequestKind,
     jurisdiction: Jurisdiction,
     received_at: OffsetDateTime,
@@ -401,7 +406,7 @@ impl Store {
     pub async fn create_subject_request(
         &self,
         tenant: &TenantId,
-        caller: &CallerId,
+        actor: &Actor<'_>,
         request_id: Option<Uuid>,
         request: &NewSubjectRequest,
         jurisdiction: Jurisdiction,
@@ -423,9 +428,12 @@ impl Store {
             requester_basis,
             competence_note,
         ] = self.seal(tenant, request).await?;
+        let caller = actor.caller;
         let id = SubjectRequestId::generate();
-        // One statement (request, its history entry and its tasks), so one round trip and one
-        // commit: intake is the hot write path. A retry with a used request id inserts nothing.
+        // One statement (request, its history entry, its tasks and any effect it has at once on
+        // another service), so one round trip and one commit: intake is the hot write path. A
+        // retry with a used request id inserts nothing.
+        let effect = crate::domain::outbox::Effect::on_intake(request.kind());
         let task_ids: Vec<Uuid> = tasks
             .iter()
             .map(|_| crate::domain::tasks::TaskId::generate().as_uuid())
@@ -451,7 +459,12 @@ impl Store {
                  (tenant_id, task_id, subject_request_id, system, action) \
                SELECT r.tenant_id, t.task_id, r.subject_request_id, t.system, t.action \
                FROM w_request r, unnest($30::uuid[], $31::text[], $32::text[]) \
-                 AS t(task_id, system, action)) \
+                 AS t(task_id, system, action)), \
+             w_outbox AS (INSERT INTO subject_requests.outbox \
+                 (tenant_id, message_id, subject_request_id, effect, person_id, occurred_at, \
+                  caller, roles, traceparent) \
+               SELECT tenant_id, $33, subject_request_id, $34, $7, $9, $10, $35, $36 \
+               FROM w_request WHERE $34::text IS NOT NULL) \
              SELECT created_at FROM w_request",
         )
         .bind(tenant.as_str())
@@ -493,6 +506,10 @@ impl Store {
         .bind(&task_ids)
         .bind(&systems)
         .bind(&actions)
+        .bind(Uuid::now_v7())
+        .bind(effect.map(|e| e.code()))
+        .bind(actor.roles)
+        .bind(actor.traceparent)
         .fetch_optional(&self.pool)
         .await?;
         match inserted {
@@ -623,7 +640,7 @@ impl Store {
         id: SubjectRequestId,
     ) -> Result<Locked, StoreError> {
         let head: Head = sqlx::query_as(
-            "SELECT state, kind, jurisdiction, received_at, refusal_due_on \
+            "SELECT state, person_id, kind, jurisdiction, received_at, refusal_due_on \
              FROM subject_requests.subject_requests \
              WHERE tenant_id = $1 AND subject_request_id = $2 FOR UPDATE",
         )
@@ -634,6 +651,7 @@ impl Store {
         .ok_or_else(|| StoreError::NotFound(id.to_string()))?;
         Ok(Locked {
             state: RequestState::from_code(&head.state).ok_or(StoreError::Corrupt("state"))?,
+            person_id: head.person_id,
             kind: RequestKind::from_code(&head.kind).ok_or(StoreError::Corrupt("kind"))?,
             jurisdiction: Jurisdiction::from_code(&head.jurisdiction)
                 .ok_or(StoreError::Corrupt("jurisdiction"))?,
@@ -689,10 +707,11 @@ impl Store {
     pub async fn record_clock_event(
         &self,
         tenant: &TenantId,
-        caller: &CallerId,
+        actor: &Actor<'_>,
         id: SubjectRequestId,
         event: ClockEvent,
     ) -> Result<SubjectRequest, StoreError> {
+        let caller = actor.caller;
         let mut tx = self.pool.begin().await?;
         let locked = Self::lock(&mut tx, tenant, id).await?;
         let step = event.kind.step();
@@ -703,6 +722,7 @@ impl Store {
         let deadlines = clock::evaluate(locked.jurisdiction, locked.received_at, &events)?;
         insert_event(&mut tx, tenant, id, &event, caller).await?;
         write_state(&mut tx, tenant, id, next, Some(&deadlines)).await?;
+        outbox::follow_move(&mut tx, tenant, id, &locked, next, event.at, actor).await?;
         insert_history(
             &mut tx,
             tenant,
@@ -723,11 +743,12 @@ impl Store {
     pub async fn transition(
         &self,
         tenant: &TenantId,
-        caller: &CallerId,
+        actor: &Actor<'_>,
         id: SubjectRequestId,
         step: Step,
         reason: &str,
     ) -> Result<SubjectRequest, StoreError> {
+        let caller = actor.caller;
         let mut tx = self.pool.begin().await?;
         let locked = Self::lock(&mut tx, tenant, id).await?;
         let next = locked.state.after(step).map_err(Rejection::from)?;
@@ -741,6 +762,8 @@ impl Store {
             crate::domain::accuracy::check_closable(&check)?;
         }
         write_state(&mut tx, tenant, id, next, None).await?;
+        let now = OffsetDateTime::now_utc();
+        outbox::follow_move(&mut tx, tenant, id, &locked, next, now, actor).await?;
         insert_history(
             &mut tx,
             tenant,
@@ -866,6 +889,57 @@ impl Store {
         .await?;
         tx.commit().await?;
         self.get_existing(tenant, id).await
+    }
+
+    /// What the retention service said of an erasure request's records; NOT_FOUND outside the
+    /// tenant, FAILED_PRECONDITION for another kind of request.
+    pub async fn erasure_retention(
+        &self,
+        tenant: &TenantId,
+        id: SubjectRequestId,
+    ) -> Result<ErasureRetention, StoreError> {
+        let head: Option<(String, Option<OffsetDateTime>)> = sqlx::query_as(
+            "SELECT kind, erasure_checked_at FROM subject_requests.subject_requests \
+             WHERE tenant_id = $1 AND subject_request_id = $2",
+        )
+        .bind(tenant.as_str())
+        .bind(id.as_uuid())
+        .fetch_optional(&self.pool)
+        .await?;
+        let (kind, checked_at) = head.ok_or_else(|| StoreError::NotFound(id.to_string()))?;
+        if RequestKind::from_code(&kind) != Some(RequestKind::Erasure) {
+            return Err(Rejection::Precondition(
+                "only erasure requests are checked against the retention schedule".into(),
+            )
+            .into());
+        }
+        let rows: Vec<(String, String, String, String, bool, Vec<String>)> = sqlx::query_as(
+            "SELECT record, record_class_code, system, external_id, must_keep, reasons \
+             FROM subject_requests.erasure_retention \
+             WHERE tenant_id = $1 AND subject_request_id = $2 ORDER BY system, external_id",
+        )
+        .bind(tenant.as_str())
+        .bind(id.as_uuid())
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(ErasureRetention {
+            checked: checked_at.is_some(),
+            records: rows
+                .into_iter()
+                .map(
+                    |(record, record_class_code, system, external_id, must_keep, reasons)| {
+                        RetainedRecord {
+                            record,
+                            record_class_code,
+                            system,
+                            external_id,
+                            must_keep,
+                            reasons,
+                        }
+                    },
+                )
+                .collect(),
+        })
     }
 
     /// A request's history, oldest first; NOT_FOUND outside the tenant.

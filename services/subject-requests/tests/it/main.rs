@@ -18,6 +18,7 @@ mod dashboard;
 mod encryption;
 mod lifecycle;
 mod listing;
+mod outbox;
 mod rectification;
 mod tasks;
 

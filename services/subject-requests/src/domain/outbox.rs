@@ -1,0 +1,155 @@
+//! What other services must learn when a request moves (issue 10), and how often to retry.
+//! The store writes an [`Effect`] in the same transaction as the move; the dispatcher delivers it.
+
+use std::time::Duration;
+
+use super::{RequestKind, RequestState};
+
+/// A change another service must make because of a step here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Effect {
+    /// Consent service: restrict processing of the person's data (Art 18), so the processing
+    /// check denies at once.
+    RecordRestriction,
+    /// Consent service: record the person's general objection (Art 21(1)) to every purpose.
+    RecordObjection,
+    /// Consent service: record the person's direct-marketing objection (Art 21(2)-(3), absolute).
+    RecordDirectMarketingObjection,
+    /// Retention service: which of the person's records must be kept, and why (Art 17(3)); the
+    /// answer is kept with the erasure request.
+    CheckErasure,
+}
+
+impl Effect {
+    /// Every effect with its stored code.
+    pub const ALL: [(Self, &'static str); 4] = [
+        (Self::RecordRestriction, "consent.record_restriction"),
+        (Self::RecordObjection, "consent.record_objection"),
+        (
+            Self::RecordDirectMarketingObjection,
+            "consent.record_direct_marketing_objection",
+        ),
+        (Self::CheckErasure, "retention.check_erasure"),
+    ];
+
+    /// The stored code.
+    pub fn code(self) -> &'static str {
+        Self::ALL
+            .iter()
+            .find(|(e, _)| *e == self)
+            .map_or("", |(_, c)| c)
+    }
+
+    /// Parses a stored code.
+    pub fn from_code(code: &str) -> Option<Self> {
+        Self::ALL.iter().find(|(_, c)| *c == code).map(|(e, _)| *e)
+    }
+
+    /// What a move of a request of `kind` from `from` to `to` obliges other services to do.
+    ///
+    /// A restriction or objection takes effect once the request is accepted: when work on it
+    /// begins (`in_progress`), whether straight from receipt or once identity, fee or
+    /// clarification arrived. An erasure request then asks which records must be kept: identity
+    /// is checked by then (it was asked for and arrived, or the handler started work without
+    /// needing it). The outbox keeps one effect per request, so entering `in_progress` again adds
+    /// nothing.
+    pub fn of_move(kind: RequestKind, from: RequestState, to: RequestState) -> Option<Self> {
+        if to != RequestState::InProgress || from == RequestState::InProgress {
+            return None;
+        }
+        match kind {
+            RequestKind::Restriction => Some(Self::RecordRestriction),
+            RequestKind::Objection => Some(Self::RecordObjection),
+            // Owed on receipt already ([`Effect::on_intake`]); kept for requests recorded before.
+            RequestKind::DirectMarketingObjection => Some(Self::RecordDirectMarketingObjection),
+            RequestKind::Erasure => Some(Self::CheckErasure),
+            RequestKind::Access
+            | RequestKind::Rectification
+            | RequestKind::Portability
+            | RequestKind::AutomatedDecisionReview => None,
+        }
+    }
+}
+
+impl Effect {
+    /// What recording a request of `kind` obliges other services to do at once, before anyone
+    /// accepts it: a direct-marketing objection is absolute and takes effect on receipt
+    /// (Art 21(3); DESIGN §3.1), with no identity check or balancing to wait for.
+    pub fn on_intake(kind: RequestKind) -> Option<Self> {
+        (kind == RequestKind::DirectMarketingObjection)
+            .then_some(Self::RecordDirectMarketingObjection)
+    }
+}
+
+/// How long to wait after the `attempts`-th failed delivery: doubling from `base`, at most `max`,
+/// so an outage of the receiver is not hammered and a short one is soon over.
+pub fn backoff(attempts: u32, base: Duration, max: Duration) -> Duration {
+    let factor = 1u32
+        .checked_shl(attempts.saturating_sub(1).min(20))
+        .unwrap_or(u32::MAX);
+    base.saturating_mul(factor).min(max)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::RequestKind as K;
+    use super::RequestState as S;
+    use super::*;
+
+    #[test]
+    fn restrictions_and_objections_reach_the_consent_service_once_accepted() {
+        assert_eq!(
+            Effect::of_move(K::Restriction, S::Received, S::InProgress),
+            Some(Effect::RecordRestriction)
+        );
+        assert_eq!(
+            Effect::of_move(K::Objection, S::AwaitingIdentity, S::InProgress),
+            Some(Effect::RecordObjection)
+        );
+        assert_eq!(
+            Effect::of_move(K::DirectMarketingObjection, S::AwaitingFee, S::InProgress),
+            Some(Effect::RecordDirectMarketingObjection)
+        );
+        assert_eq!(
+            Effect::of_move(K::Erasure, S::AwaitingIdentity, S::InProgress),
+            Some(Effect::CheckErasure)
+        );
+        // Not yet accepted, or already accepted, or a kind with no consent effect.
+        assert_eq!(
+            Effect::of_move(K::Restriction, S::Received, S::AwaitingIdentity),
+            None
+        );
+        assert_eq!(
+            Effect::of_move(K::Restriction, S::InProgress, S::InProgress),
+            None
+        );
+        assert_eq!(Effect::of_move(K::Access, S::Received, S::InProgress), None);
+    }
+
+    #[test]
+    fn only_a_direct_marketing_objection_takes_effect_on_receipt() {
+        for (kind, _) in RequestKind::ALL {
+            let expected = (kind == K::DirectMarketingObjection)
+                .then_some(Effect::RecordDirectMarketingObjection);
+            assert_eq!(Effect::on_intake(kind), expected, "{kind:?}");
+        }
+    }
+
+    #[test]
+    fn codes_round_trip() {
+        for (effect, code) in Effect::ALL {
+            assert_eq!(effect.code(), code);
+            assert_eq!(Effect::from_code(code), Some(effect));
+        }
+        assert_eq!(Effect::from_code("consent.unknown"), None);
+    }
+
+    #[test]
+    fn retries_back_off_by_doubling_up_to_the_cap() {
+        let base = Duration::from_millis(200);
+        let max = Duration::from_secs(10);
+        let waits: Vec<u128> = (1..=8).map(|n| backoff(n, base, max).as_millis()).collect();
+        assert_eq!(waits, [200, 400, 800, 1600, 3200, 6400, 10000, 10000]);
+        assert_eq!(backoff(u32::MAX, base, max), max);
+    }
+}

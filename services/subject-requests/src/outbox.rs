@@ -1,0 +1,476 @@
+//! The outbox dispatcher (issue 10): delivers the effects the store wrote with each change to the
+//! service that must act on them, over that service's gRPC API, at least once.
+//!
+//! Each message is sent as the caller who made the change (their context sealed again with this
+//! process's identity key, as the gateway does) with the message id as the receiver's
+//! `request_id`, so the receiver's idempotency turns a redelivery into a no-op. Failures that may
+//! pass (the receiver down, overloaded, timing out) are retried with backoff; a refusal of the
+//! message itself is kept for an operator and never retried.
+
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use dps_platform::{CallContext, ConfigError, Env};
+use dps_proto::consent::v1 as consent;
+use dps_proto::retention::v1 as retention;
+use tonic::transport::{Channel, Endpoint};
+use tonic::{Code, Status};
+use tracing::Instrument as _;
+
+use crate::domain::erasure::RetainedRecord;
+use crate::domain::outbox::{Effect, backoff};
+use crate::store::{Outbox, OutboxMessage};
+
+/// How the dispatcher paces itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DispatchSettings {
+    /// How often to look for due messages when idle.
+    pub poll: Duration,
+    /// Messages claimed at once.
+    pub batch: i64,
+    /// How long a claimed message is left to one dispatcher before another may retry it; longer
+    /// than a delivery can take.
+    pub lease: Duration,
+    /// The wait after the first failure, doubled after each further one ...
+    pub backoff_base: Duration,
+    /// ... up to this.
+    pub backoff_max: Duration,
+    /// Deadline of one delivery call.
+    pub call_timeout: Duration,
+}
+
+impl Default for DispatchSettings {
+    fn default() -> Self {
+        Self {
+            poll: Duration::from_millis(250),
+            batch: 32,
+            lease: Duration::from_secs(30),
+            backoff_base: Duration::from_millis(500),
+            backoff_max: Duration::from_secs(60),
+            call_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+/// The dispatcher's settings, from the environment:
+///
+/// | variable | default | meaning |
+/// |---|---|---|
+/// | `DPS_CONSENT_URL` | unset | the consent service, e.g. `http://consent:50051` |
+/// | `DPS_RETENTION_URL` | unset | the retention service |
+/// | `DPS_OUTBOX_POLL_MS` | 250 | how often an idle dispatcher looks for due messages |
+///
+/// With an address unset, messages for that service wait in the outbox (and say why) until it is
+/// configured: nothing is lost, and the service still serves.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxConfig {
+    /// `DPS_CONSENT_URL`.
+    pub consent_url: Option<String>,
+    /// `DPS_RETENTION_URL`.
+    pub retention_url: Option<String>,
+    /// Pacing.
+    pub settings: DispatchSettings,
+}
+
+impl OutboxConfig {
+    /// Reads the settings.
+    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        Ok(Self {
+            consent_url: env.get("DPS_CONSENT_URL").map(str::to_owned),
+            retention_url: env.get("DPS_RETENTION_URL").map(str::to_owned),
+            settings: DispatchSettings {
+                poll: env.millis_or("DPS_OUTBOX_POLL_MS", DispatchSettings::default().poll)?,
+                ..DispatchSettings::default()
+            },
+        })
+    }
+}
+
+/// Starts a dispatcher on `pool` until `stop` turns `true`; returns where it delivers (to move
+/// a service while running) and its task.
+pub fn spawn(
+    pool: sqlx::PgPool,
+    config: &OutboxConfig,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) -> Result<(Targets, tokio::task::JoinHandle<()>), ConfigError> {
+    let targets = Targets::new();
+    for (var, url, set) in [
+        (
+            "DPS_CONSENT_URL",
+            &config.consent_url,
+            Targets::set_consent as fn(&Targets, &str) -> Result<(), tonic::transport::Error>,
+        ),
+        (
+            "DPS_RETENTION_URL",
+            &config.retention_url,
+            Targets::set_retention,
+        ),
+    ] {
+        match url {
+            Some(url) => set(&targets, url)
+                .map_err(|e| ConfigError::new(var, format!("not a usable URL: {e}")))?,
+            None => tracing::warn!(var, "unset: messages for that service wait in the outbox"),
+        }
+    }
+    let dispatcher = Dispatcher::new(pool, targets.clone(), config.settings);
+    let task = tokio::spawn(dispatcher.run(async move {
+        let _ = stop.wait_for(|stop| *stop).await;
+    }));
+    Ok((targets, task))
+}
+
+/// [`dps_platform::main_support::Background`] for the service's own binary.
+pub fn start_from_env(
+    pool: sqlx::PgPool,
+    env: &Env,
+    stop: tokio::sync::watch::Receiver<bool>,
+) -> Result<tokio::task::JoinHandle<()>, ConfigError> {
+    let (_, task) = spawn(pool, &OutboxConfig::from_env(env)?, stop)?;
+    Ok(task)
+}
+
+/// Where the other services are. Shared and replaceable while running, so an operator (or a
+/// test) can move a service without restarting this one; an unset address leaves its messages
+/// waiting.
+#[derive(Debug, Clone, Default)]
+pub struct Targets {
+    consent: Arc<RwLock<Option<Channel>>>,
+    retention: Arc<RwLock<Option<Channel>>>,
+}
+
+impl Targets {
+    /// No addresses yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Points consent deliveries at `url` (`DPS_CONSENT_URL`, e.g. `http://consent:50051`).
+    pub fn set_consent(&self, url: &str) -> Result<(), tonic::transport::Error> {
+        set(&self.consent, url)
+    }
+
+    /// Points retention calls at `url` (`DPS_RETENTION_URL`).
+    pub fn set_retention(&self, url: &str) -> Result<(), tonic::transport::Error> {
+        set(&self.retention, url)
+    }
+}
+
+fn set(slot: &RwLock<Option<Channel>>, url: &str) -> Result<(), tonic::transport::Error> {
+    let channel = Endpoint::from_shared(url.to_owned())?
+        .connect_timeout(Duration::from_secs(2))
+        .connect_lazy();
+    *slot.write().unwrap_or_else(|e| e.into_inner()) = Some(channel);
+    Ok(())
+}
+
+fn get(slot: &RwLock<Option<Channel>>, service: &str) -> Result<Channel, Status> {
+    slot.read()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone()
+        .ok_or_else(|| Status::unavailable(format!("no {service} service address configured")))
+}
+
+/// Delivers the outbox.
+#[derive(Debug, Clone)]
+pub struct Dispatcher {
+    outbox: Outbox,
+    targets: Targets,
+    settings: DispatchSettings,
+}
+
+/// What the receiver answered, when there is more to keep than "done".
+enum Answer {
+    Done,
+    ErasureChecked(Vec<RetainedRecord>),
+}
+
+impl Dispatcher {
+    /// A dispatcher over the outbox in `pool`.
+    pub fn new(pool: sqlx::PgPool, targets: Targets, settings: DispatchSettings) -> Self {
+        Self {
+            outbox: Outbox::new(pool),
+            targets,
+            settings,
+        }
+    }
+
+    /// Delivers until `shutdown` completes, looking for due messages every `poll`. A database
+    /// failure is logged and the loop carries on: the messages wait in the table.
+    pub async fn run(self, shutdown: impl std::future::Future<Output = ()>) {
+        tokio::pin!(shutdown);
+        loop {
+            match self.run_once().await {
+                // A full batch: more may be due at once.
+                Ok(n) if n as i64 >= self.settings.batch => continue,
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "outbox: cannot claim messages"),
+            }
+            tokio::select! {
+                () = &mut shutdown => return,
+                () = tokio::time::sleep(self.settings.poll) => {}
+            }
+        }
+    }
+
+    /// Claims the due messages and tries each once; returns how many were tried.
+    pub async fn run_once(&self) -> Result<usize, crate::store::StoreError> {
+        let messages = self
+            .outbox
+            .claim(self.settings.batch, self.settings.lease)
+            .await?;
+        let tried = messages.len();
+        for message in messages {
+            let span = tracing::info_span!(
+                "outbox.deliver",
+                effect = message.effect.code(),
+                tenant_id = message.tenant.as_str(),
+                attempt = message.attempts,
+            );
+            // The delivery belongs to the trace of the change that caused it.
+            if let Some(traceparent) = &message.traceparent {
+                dps_platform::trace_context::continue_trace(&span, traceparent);
+            }
+            let outcome = self.deliver(&message).instrument(span).await;
+            let marked = match outcome {
+                Ok(Answer::Done) => self.outbox.delivered(&message).await,
+                Ok(Answer::ErasureChecked(records)) => {
+                    self.outbox.erasure_checked(&message, &records).await
+                }
+                Err(status) if is_transient(status.code()) => {
+                    let wait = backoff(
+                        message.attempts,
+                        self.settings.backoff_base,
+                        self.settings.backoff_max,
+                    );
+                    tracing::warn!(
+                        effect = message.effect.code(),
+                        attempts = message.attempts,
+                        code = ?status.code(),
+                        error = status.message(),
+                        retry_in_ms = wait.as_millis() as u64,
+                        "outbox: delivery failed, will retry"
+                    );
+                    self.outbox
+                        .retry_later(&message, wait, &describe(&status))
+                        .await
+                }
+                Err(status) => {
+                    tracing::error!(
+                        effect = message.effect.code(),
+                        code = ?status.code(),
+                        error = status.message(),
+                        "outbox: the receiver refused the message; kept, not retried"
+                    );
+                    self.outbox.failed(&message, &describe(&status)).await
+                }
+            };
+            // Unmarked, the lease runs out and the message is tried again: at least once.
+            if let Err(e) = marked {
+                tracing::warn!(error = %e, "outbox: cannot record a delivery outcome");
+            }
+        }
+        Ok(tried)
+    }
+
+    async fn deliver(&self, message: &OutboxMessage) -> Result<Answer, Status> {
+        match message.effect {
+            Effect::RecordRestriction
+            | Effect::RecordObjection
+            | Effect::RecordDirectMarketingObjection => {
+                self.to_consent(message).await.map(|()| Answer::Done)
+            }
+            Effect::CheckErasure => self.check_erasure(message).await,
+        }
+    }
+
+    /// Asks the retention service which of the person's records must be kept. A question, not
+    /// a change: asking twice is harmless, and only the first answer is kept (see the store).
+    async fn check_erasure(&self, message: &OutboxMessage) -> Result<Answer, Status> {
+        let channel = get(&self.targets.retention, "retention")?;
+        let mut client = retention::retention_service_client::RetentionServiceClient::new(channel);
+        let request = retention::CheckErasureRequest {
+            person_id: message.person_id.clone(),
+        };
+        let answer = client
+            .check_erasure(self.outgoing(message, request))
+            .await?
+            .into_inner();
+        let retention::CheckErasureResponse {
+            may_erase: _,
+            records,
+        } = answer;
+        let records = records
+            .into_iter()
+            .map(|r| {
+                let retention::RecordRetention {
+                    record,
+                    must_keep,
+                    reasons,
+                } = r;
+                // A permanent failure: asking again would get the same malformed answer.
+                let record = record.ok_or_else(|| {
+                    Status::failed_precondition("the retention service answered without a record")
+                })?;
+                Ok(RetainedRecord {
+                    record: record.name,
+                    record_class_code: record.record_class_code,
+                    system: record.system,
+                    external_id: record.external_id,
+                    must_keep,
+                    reasons,
+                })
+            })
+            .collect::<Result<Vec<_>, Status>>()?;
+        Ok(Answer::ErasureChecked(records))
+    }
+
+    async fn to_consent(&self, message: &OutboxMessage) -> Result<(), Status> {
+        let channel = get(&self.targets.consent, "consent")?;
+        let mut client = consent::consent_service_client::ConsentServiceClient::new(channel);
+        let request_id = message.message_id.to_string();
+        let subject_request = message.subject_request.to_string();
+        // Consent refuses start times in its future, and a clock event may be dated slightly
+        // ahead (the skew this service allows) or our clock may run ahead of consent's.
+        let latest = time::OffsetDateTime::now_utc() - RECEIVER_SKEW;
+        let start_time = Some(dps_platform::proto_time::to_proto(
+            message.occurred_at.min(latest),
+        ));
+        match message.effect {
+            Effect::RecordRestriction => {
+                let request = consent::RecordRestrictionRequest {
+                    restriction: Some(consent::Restriction {
+                        person_id: message.person_id.clone(),
+                        // The request does not carry its Art 18(1) ground yet: recorded as the
+                        // ground that needs no further fact (the person contests lawfulness).
+                        ground: consent::RestrictionGround::UnlawfulProcessing.into(),
+                        reason: format!("restriction request {subject_request} accepted"),
+                        start_time,
+                        subject_request,
+                        ..Default::default()
+                    }),
+                    request_id,
+                };
+                client
+                    .record_restriction(self.outgoing(message, request))
+                    .await?;
+            }
+            Effect::RecordObjection
+            | Effect::RecordDirectMarketingObjection
+            | Effect::CheckErasure => {
+                if message.effect == Effect::CheckErasure {
+                    return Err(Status::internal("not a consent effect"));
+                }
+                let kind = if message.effect == Effect::RecordObjection {
+                    consent::ObjectionKind::General
+                } else {
+                    consent::ObjectionKind::DirectMarketing
+                };
+                let request = consent::RecordObjectionRequest {
+                    objection: Some(consent::Objection {
+                        person_id: message.person_id.clone(),
+                        kind: kind.into(),
+                        // Every purpose: the request names none.
+                        purpose: String::new(),
+                        reason: format!("objection request {subject_request} accepted"),
+                        start_time,
+                        subject_request,
+                        ..Default::default()
+                    }),
+                    request_id,
+                };
+                client
+                    .record_objection(self.outgoing(message, request))
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The call as the caller who made the change, in the delivery's trace.
+    fn outgoing<T>(&self, message: &OutboxMessage, body: T) -> tonic::Request<T> {
+        let mut request = tonic::Request::new(body);
+        request.set_timeout(self.settings.call_timeout);
+        CallContext {
+            tenant: message.tenant.clone(),
+            caller: message.caller.clone(),
+            roles: message.roles.clone(),
+        }
+        .write_to(request.metadata_mut());
+        // The delivery span (a child of the change's trace) is the caller's parent.
+        if let Ok(traced) =
+            dps_platform::trace_context::inject_into_request(tonic::Request::new(()))
+        {
+            for (key, value) in traced.metadata().iter().filter_map(|kv| match kv {
+                tonic::metadata::KeyAndValueRef::Ascii(k, v) => Some((k.clone(), v.clone())),
+                tonic::metadata::KeyAndValueRef::Binary(..) => None,
+            }) {
+                request.metadata_mut().insert(key, value);
+            }
+        }
+        request
+    }
+}
+
+/// How far behind our clock a start time sent to another service is kept at most.
+const RECEIVER_SKEW: time::Duration = time::Duration::seconds(5);
+
+/// Codes that may pass on a later try. Anything else is the message's own fault and would fail
+/// the same way again.
+fn is_transient(code: Code) -> bool {
+    matches!(
+        code,
+        Code::Unavailable
+            | Code::DeadlineExceeded
+            | Code::Aborted
+            | Code::ResourceExhausted
+            | Code::Internal
+            | Code::Unknown
+            | Code::Unauthenticated
+            | Code::Cancelled
+    )
+}
+
+/// What is kept of a failure: the code and the receiver's message, never more.
+fn describe(status: &Status) -> String {
+    let message: String = status.message().chars().take(500).collect();
+    format!("{:?}: {message}", status.code())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses_and_pacing_come_from_the_environment() {
+        let env = Env::from_pairs([
+            ("DPS_CONSENT_URL", "http://consent:50051"),
+            ("DPS_OUTBOX_POLL_MS", "50"),
+        ]);
+        let config = OutboxConfig::from_env(&env).expect("valid");
+        assert_eq!(config.consent_url.as_deref(), Some("http://consent:50051"));
+        assert_eq!(config.retention_url, None, "unset: its messages wait");
+        assert_eq!(config.settings.poll, Duration::from_millis(50));
+        let zero = Env::from_pairs([("DPS_OUTBOX_POLL_MS", "0")]);
+        let err = OutboxConfig::from_env(&zero).expect_err("zero");
+        assert_eq!(err.var, "DPS_OUTBOX_POLL_MS");
+    }
+
+    #[test]
+    fn only_refusals_of_the_message_itself_are_final() {
+        for code in [
+            Code::Unavailable,
+            Code::DeadlineExceeded,
+            Code::Unauthenticated,
+        ] {
+            assert!(is_transient(code), "{code:?}");
+        }
+        for code in [
+            Code::InvalidArgument,
+            Code::FailedPrecondition,
+            Code::NotFound,
+            Code::PermissionDenied,
+        ] {
+            assert!(!is_transient(code), "{code:?}");
+        }
+    }
+}

@@ -1,0 +1,293 @@
+//! The transactional outbox (issue 10): effects written with the change that caused them, then
+//! claimed, delivered and marked by the dispatcher. The queue spans tenants: the dispatcher works
+//! for all of them, and every row carries its tenant and caller to act as.
+
+use std::time::Duration;
+
+use dps_types::{CallerId, TenantId};
+use sqlx::{PgPool, Postgres, Transaction};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::StoreError;
+use crate::domain::erasure::RetainedRecord;
+use crate::domain::outbox::Effect;
+use crate::domain::{RequestState, SubjectRequestId};
+
+/// An effect to deliver, as claimed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxMessage {
+    /// The tenant to act in.
+    pub tenant: TenantId,
+    /// Unique; sent to the receiver as its idempotency key.
+    pub message_id: Uuid,
+    /// The request that caused it.
+    pub subject_request: SubjectRequestId,
+    /// What to do.
+    pub effect: Effect,
+    /// About whom.
+    pub person_id: String,
+    /// When the causing step happened.
+    pub occurred_at: OffsetDateTime,
+    /// Who made the step, and their roles: the receiver acts for them.
+    pub caller: CallerId,
+    /// Their roles.
+    pub roles: Vec<String>,
+    /// The step's trace context.
+    pub traceparent: Option<String>,
+    /// Deliveries tried so far, this one included.
+    pub attempts: u32,
+}
+
+/// Where a message stands, for operators and tests.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct OutboxStatus {
+    /// The effect's code.
+    pub effect: String,
+    /// Deliveries tried.
+    pub attempts: i32,
+    /// The last failure, if any.
+    pub last_error: Option<String>,
+    /// When it was delivered.
+    pub delivered_at: Option<OffsetDateTime>,
+    /// When the receiver refused it for good.
+    pub failed_at: Option<OffsetDateTime>,
+}
+
+#[derive(sqlx::FromRow)]
+struct MessageRow {
+    tenant_id: String,
+    message_id: Uuid,
+    subject_request_id: Uuid,
+    effect: String,
+    person_id: String,
+    occurred_at: OffsetDateTime,
+    caller: String,
+    roles: Vec<String>,
+    traceparent: Option<String>,
+    attempts: i32,
+}
+
+impl MessageRow {
+    fn into_message(self) -> Result<OutboxMessage, StoreError> {
+        Ok(OutboxMessage {
+            tenant: TenantId::parse(&self.tenant_id).map_err(|_| StoreError::Corrupt("tenant"))?,
+            message_id: self.message_id,
+            subject_request: SubjectRequestId::from_uuid(self.subject_request_id),
+            effect: Effect::from_code(&self.effect).ok_or(StoreError::Corrupt("outbox effect"))?,
+            person_id: self.person_id,
+            occurred_at: self.occurred_at,
+            caller: CallerId::parse(&self.caller).map_err(|_| StoreError::Corrupt("caller"))?,
+            roles: self.roles,
+            traceparent: self.traceparent,
+            attempts: u32::try_from(self.attempts).unwrap_or(0),
+        })
+    }
+}
+
+/// Who makes a change, as the effects it causes must act: the caller, their roles and the trace
+/// the change belongs to.
+#[derive(Debug, Clone, Copy)]
+pub struct Actor<'a> {
+    /// The verified caller.
+    pub caller: &'a CallerId,
+    /// Their roles.
+    pub roles: &'a [String],
+    /// The W3C `traceparent` of the call, if traced.
+    pub traceparent: Option<&'a str>,
+}
+
+/// Writes the effect a move of the locked request to `next` causes, if any, inside the
+/// transaction of the move. The same effect of the same request is written once.
+pub(super) async fn follow_move(
+    tx: &mut Transaction<'_, Postgres>,
+    tenant: &TenantId,
+    id: SubjectRequestId,
+    locked: &super::Locked,
+    next: RequestState,
+    occurred_at: OffsetDateTime,
+    actor: &Actor<'_>,
+) -> Result<(), StoreError> {
+    let Some(effect) = Effect::of_move(locked.kind, locked.state, next) else {
+        return Ok(());
+    };
+    sqlx::query(
+        "INSERT INTO subject_requests.outbox \
+             (tenant_id, message_id, subject_request_id, effect, person_id, occurred_at, caller, \
+              roles, traceparent) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+         ON CONFLICT ON CONSTRAINT outbox_effect_key DO NOTHING",
+    )
+    .bind(tenant.as_str())
+    .bind(Uuid::now_v7())
+    .bind(id.as_uuid())
+    .bind(effect.code())
+    .bind(&locked.person_id)
+    .bind(occurred_at)
+    .bind(actor.caller.as_str())
+    .bind(actor.roles)
+    .bind(actor.traceparent)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// The outbox's side of the dispatcher, on the runtime pool.
+#[derive(Debug, Clone)]
+pub struct Outbox {
+    pool: PgPool,
+}
+
+impl Outbox {
+    /// The outbox on `pool`.
+    pub fn new(pool: PgPool) -> Self {
+        Self { pool }
+    }
+
+    /// Claims up to `limit` due messages for `lease`: another dispatcher (another replica) skips
+    /// them until the lease ends, and a dispatcher that dies mid-delivery leaves them to be
+    /// retried after it. Each claim counts as an attempt.
+    pub async fn claim(
+        &self,
+        limit: i64,
+        lease: Duration,
+    ) -> Result<Vec<OutboxMessage>, StoreError> {
+        let lease_ms = i64::try_from(lease.as_millis()).unwrap_or(i64::MAX);
+        let rows: Vec<MessageRow> = sqlx::query_as(
+            "WITH w_due AS ( \
+                 SELECT tenant_id, message_id FROM subject_requests.outbox \
+                 WHERE delivered_at IS NULL AND failed_at IS NULL AND next_attempt_at <= now() \
+                 ORDER BY next_attempt_at LIMIT $1 FOR UPDATE SKIP LOCKED) \
+             UPDATE subject_requests.outbox o \
+             SET attempts = o.attempts + 1, \
+                 next_attempt_at = now() + make_interval(secs => $2::double precision / 1000) \
+             FROM w_due WHERE o.tenant_id = w_due.tenant_id AND o.message_id = w_due.message_id \
+             RETURNING o.tenant_id, o.message_id, o.subject_request_id, o.effect, o.person_id, \
+                 o.occurred_at, o.caller, o.roles, o.traceparent, o.attempts",
+        )
+        .bind(limit)
+        .bind(lease_ms)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter().map(MessageRow::into_message).collect()
+    }
+
+    /// The receiver confirmed the message.
+    pub async fn delivered(&self, message: &OutboxMessage) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE subject_requests.outbox SET delivered_at = now(), last_error = NULL \
+             WHERE tenant_id = $1 AND message_id = $2",
+        )
+        .bind(message.tenant.as_str())
+        .bind(message.message_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Delivery failed for a reason that may pass: try again after `wait`.
+    pub async fn retry_later(
+        &self,
+        message: &OutboxMessage,
+        wait: Duration,
+        error: &str,
+    ) -> Result<(), StoreError> {
+        let wait_ms = i64::try_from(wait.as_millis()).unwrap_or(i64::MAX);
+        sqlx::query(
+            "UPDATE subject_requests.outbox \
+             SET next_attempt_at = now() + make_interval(secs => $3::double precision / 1000), \
+                 last_error = $4 \
+             WHERE tenant_id = $1 AND message_id = $2 AND delivered_at IS NULL",
+        )
+        .bind(message.tenant.as_str())
+        .bind(message.message_id)
+        .bind(wait_ms)
+        .bind(error)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// The retention service's answer to an erasure request's [`Effect::CheckErasure`]: kept with
+    /// the request and the message marked delivered in one transaction, so an answer is never
+    /// half kept; an answer to a redelivered message changes nothing.
+    pub async fn erasure_checked(
+        &self,
+        message: &OutboxMessage,
+        records: &[RetainedRecord],
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        // Only the first answer counts: a later one (after a redelivery) may list records
+        // registered since, and would blur what was known when the request was judged.
+        let first: Option<i32> = sqlx::query_scalar(
+            "UPDATE subject_requests.subject_requests SET erasure_checked_at = now() \
+             WHERE tenant_id = $1 AND subject_request_id = $2 AND erasure_checked_at IS NULL \
+             RETURNING 1",
+        )
+        .bind(message.tenant.as_str())
+        .bind(message.subject_request.as_uuid())
+        .fetch_optional(&mut *tx)
+        .await?;
+        if first.is_some() {
+            for r in records {
+                sqlx::query(
+                    "INSERT INTO subject_requests.erasure_retention \
+                         (tenant_id, subject_request_id, record, record_class_code, system, \
+                          external_id, must_keep, reasons) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                )
+                .bind(message.tenant.as_str())
+                .bind(message.subject_request.as_uuid())
+                .bind(&r.record)
+                .bind(&r.record_class_code)
+                .bind(&r.system)
+                .bind(&r.external_id)
+                .bind(r.must_keep)
+                .bind(&r.reasons)
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
+        sqlx::query(
+            "UPDATE subject_requests.outbox SET delivered_at = now(), last_error = NULL \
+             WHERE tenant_id = $1 AND message_id = $2",
+        )
+        .bind(message.tenant.as_str())
+        .bind(message.message_id)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The receiver refused the message for good: keep it for an operator, never retry.
+    pub async fn failed(&self, message: &OutboxMessage, error: &str) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE subject_requests.outbox SET failed_at = now(), last_error = $3 \
+             WHERE tenant_id = $1 AND message_id = $2",
+        )
+        .bind(message.tenant.as_str())
+        .bind(message.message_id)
+        .bind(error)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// The effects a request caused and where each stands, oldest first.
+    pub async fn of_request(
+        &self,
+        tenant: &TenantId,
+        id: SubjectRequestId,
+    ) -> Result<Vec<OutboxStatus>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT effect, attempts, last_error, delivered_at, failed_at \
+             FROM subject_requests.outbox \
+             WHERE tenant_id = $1 AND subject_request_id = $2 ORDER BY message_id",
+        )
+        .bind(tenant.as_str())
+        .bind(id.as_uuid())
+        .fetch_all(&self.pool)
+        .await?)
+    }
+}
