@@ -252,3 +252,37 @@ async fn a_call_fails_closed_when_it_cannot_be_audited() {
         Code::PermissionDenied
     );
 }
+
+#[tokio::test]
+async fn a_bad_listing_request_names_its_field() {
+    let gw = gateway().await;
+    let auditor = gw.token(&["auditor"]);
+    for (request, field) in [
+        (
+            pb::ListAuditEventsRequest {
+                page_size: 501,
+                ..Default::default()
+            },
+            "page_size",
+        ),
+        (
+            pb::ListAuditEventsRequest {
+                page_token: "a1:not-a-number".into(),
+                ..Default::default()
+            },
+            "page_token",
+        ),
+    ] {
+        let mut call = tonic::Request::new(request);
+        call.metadata_mut().insert(
+            "authorization",
+            format!("Bearer {auditor}").parse().expect("ascii"),
+        );
+        let status = pb::audit_service_client::AuditServiceClient::new(gw.server.channel())
+            .list_audit_events(call)
+            .await
+            .expect_err("refused");
+        assert_eq!(status.code(), Code::InvalidArgument);
+        assert!(status.message().starts_with(field), "{}", status.message());
+    }
+}
