@@ -547,3 +547,477 @@ async fn a_message_the_receiver_refuses_is_kept_for_an_operator_and_not_retried(
     );
     suite.suite.shutdown().await;
 }
+
+mod erasure {
+    //! Flow 1 end to end: an accepted erasure request is judged by the retention service, then
+    //! becomes scoped erase tasks, a notice to the person of what is kept and why, notices to
+    //! the recipients in the disclosures log, and consent state that makes the check deny.
+
+    use dps_proto::retention::v1 as rt;
+    use rt::retention_service_client::RetentionServiceClient;
+
+    use super::*;
+
+    pub(super) type Retention =
+        RetentionServiceClient<InterceptedService<tonic::transport::Channel, Caller>>;
+
+    pub(super) fn retention(suite: &Suite) -> Retention {
+        RetentionServiceClient::with_interceptor(
+            suite.gateway(),
+            bearer(Some(suite.token("acme-north")), &[]),
+        )
+    }
+
+    fn violated(status: &tonic::Status) -> Vec<String> {
+        dps_platform::error::field_violations(status)
+            .into_iter()
+            .map(|(field, _)| field)
+            .collect()
+    }
+
+    fn ago(seconds: i64) -> Option<prost_types::Timestamp> {
+        Some(dps_platform::proto_time::to_proto(
+            time::OffsetDateTime::now_utc() - time::Duration::seconds(seconds),
+        ))
+    }
+
+    /// The person's world before they ask: a consent-based purpose they consented to, a
+    /// public-task purpose, two recipients in the disclosures log, and records in three
+    /// systems: care-records `a-1` (retention running) and `a-2` (ended), crm `c-1` (ended) and
+    /// hr `e-1` (under a legal hold). Returns the two purposes.
+    pub(super) async fn the_persons_world(
+        consent: &mut Consent,
+        retention: &mut Retention,
+        person: &str,
+    ) -> [String; 2] {
+        let public_task = purpose_and_person(consent, person).await;
+        let newsletter = consent
+            .create_purpose(consent::CreatePurposeRequest {
+                purpose: Some(consent::Purpose {
+                    display_name: "Family newsletter".into(),
+                    lawful_basis: consent::LawfulBasis::Consent.into(),
+                    data_categories: vec!["images".into()],
+                    notice_audience: consent::Audience::ServiceUsers.into(),
+                    ..Default::default()
+                }),
+                request_id: String::new(),
+            })
+            .await
+            .expect("purpose")
+            .into_inner()
+            .name;
+        let notice = consent
+            .publish_notice(consent::PublishNoticeRequest {
+                notice: Some(consent::Notice {
+                    audience: consent::Audience::ServiceUsers.into(),
+                    title: "How we use your information".into(),
+                    uri: "https://example.org/privacy".into(),
+                    publish_time: ago(86_400),
+                    ..Default::default()
+                }),
+                request_id: String::new(),
+            })
+            .await
+            .expect("notice")
+            .into_inner()
+            .name;
+        let given = consent
+            .record_consent(consent::RecordConsentRequest {
+                person_id: person.into(),
+                purpose: newsletter.clone(),
+                notice,
+                method: consent::CaptureMethod::Written.into(),
+                action: consent::ConsentAction::OptIn.into(),
+                consent_time: ago(3600),
+                giver: Some(consent::ConsentGiver {
+                    role: consent::GiverRole::Self_.into(),
+                    ..Default::default()
+                }),
+                evidence_reference: "form CF-1".into(),
+                ..Default::default()
+            })
+            .await
+            .expect("consent")
+            .into_inner();
+        for (recipient, category, basis, on_consent) in [
+            (
+                "St Mary's GP",
+                "health",
+                consent::LawfulBasis::PublicTask,
+                "",
+            ),
+            (
+                "Parish magazine",
+                "images",
+                consent::LawfulBasis::Consent,
+                given.name.as_str(),
+            ),
+            (
+                "St Mary's GP",
+                "contact details",
+                consent::LawfulBasis::PublicTask,
+                "",
+            ),
+        ] {
+            consent
+                .record_disclosure(consent::RecordDisclosureRequest {
+                    disclosure: Some(consent::Disclosure {
+                        person_id: person.into(),
+                        recipient: recipient.into(),
+                        data_categories: vec![category.into()],
+                        reason: "care".into(),
+                        lawful_basis: basis.into(),
+                        consent: on_consent.into(),
+                        authorised_by: "R. Manager".into(),
+                        authoriser_role: consent::AuthoriserRole::SeniorManager.into(),
+                        disclose_time: ago(600),
+                        ..Default::default()
+                    }),
+                    request_id: String::new(),
+                })
+                .await
+                .expect("disclosure");
+        }
+        let mut hr_record = String::new();
+        for (class, system, id, (created, discharged, closed)) in [
+            // Running: discharged 2024-03-15 → kept to 2044-03-15.
+            (
+                "adult-health-record",
+                "care-records",
+                "a-1",
+                ("2020-01-01", "2024-03-15", ""),
+            ),
+            // Ended: SAR closed 2022-03-31 → kept to 2025-03-31.
+            (
+                "subject-access-request",
+                "care-records",
+                "a-2",
+                ("2022-01-10", "", "2022-03-31"),
+            ),
+            (
+                "subject-access-request",
+                "crm",
+                "c-1",
+                ("2021-01-10", "", "2021-03-31"),
+            ),
+            // Ended too, but a legal hold keeps it.
+            (
+                "subject-access-request",
+                "hr",
+                "e-1",
+                ("2021-01-10", "", "2021-03-31"),
+            ),
+        ] {
+            let record = retention
+                .register_record(rt::RegisterRecordRequest {
+                    record: Some(rt::Record {
+                        record_class_code: class.into(),
+                        person_id: person.into(),
+                        system: system.into(),
+                        external_id: id.into(),
+                        create_date: created.into(),
+                        discharge_date: discharged.into(),
+                        close_date: closed.into(),
+                        ..Default::default()
+                    }),
+                })
+                .await
+                .expect("registered")
+                .into_inner();
+            if system == "hr" {
+                hr_record = record.name;
+            }
+        }
+        retention
+            .place_legal_hold(rt::PlaceLegalHoldRequest {
+                legal_hold: Some(rt::LegalHold {
+                    records: vec![hr_record],
+                    reason: "employment tribunal claim".into(),
+                    authority: "Employment Tribunal".into(),
+                    ..Default::default()
+                }),
+                request_id: String::new(),
+            })
+            .await
+            .expect("hold");
+        for purpose in [&public_task, &newsletter] {
+            let before = check(consent, person, purpose).await;
+            assert!(before.allowed, "nothing asked yet: {before:?}");
+        }
+        [public_task, newsletter]
+    }
+
+    /// Records an erasure request with an intake erase task for hr (which must keep everything)
+    /// and accepts it.
+    pub(super) async fn erasure_requested(requests: &mut Requests, person: &str) -> String {
+        let created = requests
+            .create_subject_request(sr::CreateSubjectRequestRequest {
+                subject_request: Some(sr::SubjectRequest {
+                    kind: sr::RequestKind::Erasure.into(),
+                    channel: Channel::Letter.into(),
+                    person_id: person.into(),
+                    receive_time: ago(300),
+                    fulfilment_tasks: vec![sr::FulfilmentTaskSpec {
+                        system: "hr".into(),
+                        action: sr::TaskAction::Erase.into(),
+                    }],
+                    ..Default::default()
+                }),
+                request_id: String::new(),
+            })
+            .await
+            .expect("created")
+            .into_inner();
+        requests
+            .transition_subject_request(sr::TransitionSubjectRequestRequest {
+                name: created.name.clone(),
+                transition: sr::Transition::Start.into(),
+                reason: String::new(),
+            })
+            .await
+            .expect("accepted");
+        created.name
+    }
+
+    pub(super) async fn tasks(requests: &mut Requests, request: &str) -> Vec<sr::FulfilmentTask> {
+        requests
+            .list_fulfilment_tasks(sr::ListFulfilmentTasksRequest {
+                subject_request: request.into(),
+                ..Default::default()
+            })
+            .await
+            .expect("tasks")
+            .into_inner()
+            .tasks
+    }
+
+    /// (system, action, state, records) of every task, sorted.
+    pub(super) fn summary(
+        tasks: &[sr::FulfilmentTask],
+    ) -> Vec<(String, sr::TaskAction, sr::TaskState, Vec<String>)> {
+        let mut out: Vec<_> = tasks
+            .iter()
+            .map(|t| (t.system.clone(), t.action(), t.state(), t.records.clone()))
+            .collect();
+        out.sort_by(|a, b| (&a.0, a.1 as i32).cmp(&(&b.0, b.1 as i32)));
+        out
+    }
+
+    /// What flow 1 must have produced once every service has acted.
+    pub(super) fn expected() -> Vec<(String, sr::TaskAction, sr::TaskState, Vec<String>)> {
+        use sr::TaskAction as A;
+        use sr::TaskState as S;
+        let row = |system: &str, action, state, records: &[&str]| {
+            (
+                system.to_owned(),
+                action,
+                state,
+                records.iter().map(|r| (*r).to_owned()).collect::<Vec<_>>(),
+            )
+        };
+        vec![
+            row("Parish magazine", A::NotifyRecipient, S::Pending, &[]),
+            row("St Mary's GP", A::NotifyRecipient, S::Pending, &[]),
+            row("care-records", A::Erase, S::Pending, &["a-2"]),
+            row("crm", A::Erase, S::Pending, &["c-1"]),
+            // Given at intake; everything there must be kept.
+            row("hr", A::Erase, S::Waived, &[]),
+            row("the person", A::NotifyPerson, S::Pending, &[]),
+        ]
+    }
+
+    pub(super) async fn all_tasks_eventually(
+        requests: &mut Requests,
+        request: &str,
+    ) -> Vec<sr::FulfilmentTask> {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            let now = tasks(requests, request).await;
+            if now.len() >= expected().len() {
+                return now;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "timed out waiting for the tasks: {:?}",
+                summary(&now)
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Completes every pending task as its system or handler would, then the request.
+    pub(super) async fn finish(requests: &mut Requests, request: &str) {
+        for task in tasks(requests, request).await {
+            if task.state() != sr::TaskState::Pending {
+                continue;
+            }
+            let affected = i64::from(task.action() == sr::TaskAction::Erase);
+            requests
+                .complete_fulfilment_task(sr::CompleteFulfilmentTaskRequest {
+                    name: task.name.clone(),
+                    export_json: String::new(),
+                    affected_records: affected,
+                })
+                .await
+                .expect("task done");
+        }
+        let done = requests
+            .transition_subject_request(sr::TransitionSubjectRequestRequest {
+                name: request.into(),
+                transition: sr::Transition::Complete.into(),
+                reason: String::new(),
+            })
+            .await
+            .expect("completed")
+            .into_inner();
+        assert_eq!(done.state(), sr::RequestState::Completed);
+    }
+
+    pub(super) async fn consents_withdrawn(consent: &mut Consent, person: &str) -> usize {
+        consent
+            .list_consents(consent::ListConsentsRequest {
+                person_id: person.into(),
+                purpose: String::new(),
+            })
+            .await
+            .expect("ledger")
+            .into_inner()
+            .consents
+            .iter()
+            .filter(|c| c.event() == consent::ConsentEvent::Withdrawn)
+            .count()
+    }
+
+    #[tokio::test]
+    async fn an_erasure_refuses_what_must_be_kept_erases_the_rest_and_tells_everyone() {
+        let suite = harness::start().await;
+        let (mut consent, mut requests) = clients(&suite);
+        let mut retention = retention(&suite);
+        let person = "person-erasure";
+        let [public_task, newsletter] =
+            the_persons_world(&mut consent, &mut retention, person).await;
+
+        let request = erasure_requested(&mut requests, person).await;
+        let all = all_tasks_eventually(&mut requests, &request).await;
+        assert_eq!(summary(&all), expected());
+
+        // The person is told what is kept, why, and where to complain.
+        let told = all
+            .iter()
+            .find(|t| t.action() == sr::TaskAction::NotifyPerson)
+            .expect("a notice to the person");
+        for part in [
+            "refused in part",
+            "care-records a-1 (adult-health-record): retention runs to 2044-03-15",
+            "hr e-1 (subject-access-request): ",
+            "employment tribunal claim",
+            "complain to the regulator",
+        ] {
+            assert!(told.notice.contains(part), "{part:?} in {}", told.notice);
+        }
+        assert!(!told.notice.contains("a-2"), "{}", told.notice);
+        let gp = all
+            .iter()
+            .find(|t| t.system == "St Mary's GP")
+            .expect("GP notice");
+        assert!(
+            gp.notice.contains("(contact details, health)"),
+            "{}",
+            gp.notice
+        );
+        let waived = all.iter().find(|t| t.system == "hr").expect("hr");
+        assert!(
+            waived.waiver_reason.contains("must be kept"),
+            "{}",
+            waived.waiver_reason
+        );
+        let history = requests
+            .list_request_history(sr::ListRequestHistoryRequest {
+                name: request.clone(),
+            })
+            .await
+            .expect("history")
+            .into_inner()
+            .entries;
+        assert!(
+            history.iter().any(|e| e.action == "erasure_checked"
+                && e.reason.contains("2 record(s) may be erased")
+                && e.reason.contains("2 must be kept")),
+            "{history:?}"
+        );
+
+        // Processing stops: the consent is withdrawn and what is kept is restricted.
+        for purpose in [&public_task, &newsletter] {
+            let decision =
+                denied_eventually(&mut consent, person, purpose, "processing stops").await;
+            assert_eq!(decision.reason(), consent::DecisionReason::Restricted);
+        }
+        assert_eq!(consents_withdrawn(&mut consent, person).await, 1);
+        let restrictions = consent
+            .list_restrictions_and_objections(consent::ListRestrictionsAndObjectionsRequest {
+                person_id: person.into(),
+            })
+            .await
+            .expect("listed")
+            .into_inner()
+            .restrictions;
+        assert_eq!(restrictions.len(), 1);
+        assert_eq!(
+            restrictions[0].ground(),
+            consent::RestrictionGround::ErasureRequested
+        );
+        assert_eq!(restrictions[0].subject_request, request);
+
+        // A notice changes no records: telling is recorded, a count is refused.
+        let err = requests
+            .complete_fulfilment_task(sr::CompleteFulfilmentTaskRequest {
+                name: told.name.clone(),
+                export_json: String::new(),
+                affected_records: 3,
+            })
+            .await
+            .expect_err("a notice with a count");
+        assert_eq!(err.code(), tonic::Code::InvalidArgument);
+        assert_eq!(violated(&err), ["affected_records"]);
+        let still = tasks(&mut requests, &request).await;
+        assert_eq!(summary(&still), expected(), "nothing stored");
+
+        finish(&mut requests, &request).await;
+        suite.suite.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn notices_are_drafted_by_the_service_not_given_at_intake() {
+        let suite = harness::start().await;
+        let (_, mut requests) = clients(&suite);
+        let err = requests
+            .create_subject_request(sr::CreateSubjectRequestRequest {
+                subject_request: Some(sr::SubjectRequest {
+                    kind: sr::RequestKind::Erasure.into(),
+                    channel: Channel::Email.into(),
+                    person_id: "person-intake".into(),
+                    receive_time: ago(60),
+                    fulfilment_tasks: vec![sr::FulfilmentTaskSpec {
+                        system: "St Mary's GP".into(),
+                        action: sr::TaskAction::NotifyRecipient.into(),
+                    }],
+                    ..Default::default()
+                }),
+                request_id: String::new(),
+            })
+            .await
+            .expect_err("a notice at intake");
+        assert_eq!(err.code(), tonic::Code::InvalidArgument);
+        assert_eq!(
+            violated(&err),
+            ["subject_request.fulfilment_tasks[0].action"]
+        );
+        let listed = requests
+            .list_subject_requests(sr::ListSubjectRequestsRequest::default())
+            .await
+            .expect("listed")
+            .into_inner();
+        assert!(listed.subject_requests.is_empty(), "nothing stored");
+        suite.suite.shutdown().await;
+    }
+}

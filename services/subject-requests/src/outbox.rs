@@ -17,7 +17,7 @@ use tonic::transport::{Channel, Endpoint};
 use tonic::{Code, Status};
 use tracing::Instrument as _;
 
-use crate::domain::erasure::RetainedRecord;
+use crate::domain::erasure::{Disclosed, RetainedRecord};
 use crate::domain::outbox::{Effect, backoff};
 use crate::store::{Outbox, OutboxMessage};
 
@@ -182,6 +182,7 @@ pub struct Dispatcher {
 enum Answer {
     Done,
     ErasureChecked(Vec<RetainedRecord>),
+    Disclosures(Vec<Disclosed>),
 }
 
 impl Dispatcher {
@@ -236,6 +237,9 @@ impl Dispatcher {
                 Ok(Answer::ErasureChecked(records)) => {
                     self.outbox.erasure_checked(&message, &records).await
                 }
+                Ok(Answer::Disclosures(disclosures)) => {
+                    self.outbox.disclosures_listed(&message, &disclosures).await
+                }
                 Err(status) if is_transient(status.code()) => {
                     let wait = backoff(
                         message.attempts,
@@ -280,7 +284,123 @@ impl Dispatcher {
                 self.to_consent(message).await.map(|()| Answer::Done)
             }
             Effect::CheckErasure => self.check_erasure(message).await,
+            Effect::ListDisclosures => self.list_disclosures(message).await,
+            Effect::StopProcessing => self.stop_processing(message).await.map(|()| Answer::Done),
         }
+    }
+
+    /// Asks the consent service whom the person's data was disclosed to, every page. A
+    /// question: asking twice is harmless, and the store adds each recipient's notice once.
+    async fn list_disclosures(&self, message: &OutboxMessage) -> Result<Answer, Status> {
+        let channel = get(&self.targets.consent, "consent")?;
+        let mut client = consent::consent_service_client::ConsentServiceClient::new(channel);
+        let mut out = Vec::new();
+        let mut page_token = String::new();
+        loop {
+            let request = consent::ListDisclosuresRequest {
+                person_id: message.person_id.clone(),
+                page_size: 500,
+                page_token,
+            };
+            let page = match client
+                .list_disclosures(self.outgoing(message, request))
+                .await
+            {
+                Ok(page) => page.into_inner(),
+                // The consent service never heard of the person: no disclosure was recorded.
+                Err(status) if status.code() == Code::NotFound => break,
+                Err(status) => return Err(status),
+            };
+            let consent::ListDisclosuresResponse {
+                disclosures,
+                next_page_token,
+            } = page;
+            out.extend(disclosures.into_iter().map(|d| Disclosed {
+                recipient: d.recipient,
+                data_categories: d.data_categories,
+            }));
+            if next_page_token.is_empty() {
+                break;
+            }
+            page_token = next_page_token;
+        }
+        Ok(Answer::Disclosures(out))
+    }
+
+    /// Withdraws every consent the person had given by the time the erasure request was
+    /// accepted (Art 17(1)(b): erasure asked is consent withdrawn), then restricts what must be
+    /// kept, so the processing check denies except where the law lets restricted data be used.
+    /// Each step is idempotent: a withdrawal of a withdrawn consent changes nothing, and the
+    /// restriction is keyed by the message id; consents given after the acceptance are left
+    /// alone, so a redelivery cannot undo a later choice of the person.
+    async fn stop_processing(&self, message: &OutboxMessage) -> Result<(), Status> {
+        let channel = get(&self.targets.consent, "consent")?;
+        let mut client = consent::consent_service_client::ConsentServiceClient::new(channel);
+        let listed = client
+            .list_consents(self.outgoing(
+                message,
+                consent::ListConsentsRequest {
+                    person_id: message.person_id.clone(),
+                    purpose: String::new(),
+                },
+            ))
+            .await;
+        let consents = match listed {
+            Ok(listed) => listed.into_inner().consents,
+            // The consent service never heard of the person: nothing to withdraw or restrict,
+            // and its processing check has nothing to allow on.
+            Err(status) if status.code() == Code::NotFound => return Ok(()),
+            Err(status) => return Err(status),
+        };
+        let method = self
+            .outbox
+            .request_channel(message)
+            .await
+            .map_err(|_| Status::unavailable("cannot read the request's channel"))?;
+        let method = capture_method(&method);
+        let withdraw_time = Some(dps_platform::proto_time::to_proto(self.start_time(message)));
+        for purpose in given_before(&consents, message.occurred_at) {
+            client
+                .withdraw_consent(self.outgoing(
+                    message,
+                    consent::WithdrawConsentRequest {
+                        person_id: message.person_id.clone(),
+                        purpose,
+                        method: method.into(),
+                        withdraw_time,
+                    },
+                ))
+                .await?;
+        }
+        let subject_request = message.subject_request.to_string();
+        client
+            .record_restriction(self.outgoing(
+                message,
+                consent::RecordRestrictionRequest {
+                    restriction: Some(consent::Restriction {
+                        person_id: message.person_id.clone(),
+                        ground: consent::RestrictionGround::ErasureRequested.into(),
+                        reason: format!(
+                            "erasure request {subject_request}: what must be kept is stored, not \
+                             processed"
+                        ),
+                        start_time: withdraw_time,
+                        subject_request,
+                        ..Default::default()
+                    }),
+                    request_id: message.message_id.to_string(),
+                },
+            ))
+            .await?;
+        Ok(())
+    }
+
+    /// When the step took effect, as another service will accept it: never in its future.
+    fn start_time(&self, message: &OutboxMessage) -> time::OffsetDateTime {
+        // Consent refuses start times in its future, and a clock event may be dated slightly
+        // ahead (the skew this service allows) or our clock may run ahead of consent's.
+        let latest = time::OffsetDateTime::now_utc() - RECEIVER_SKEW;
+        message.occurred_at.min(latest)
     }
 
     /// Asks the retention service which of the person's records must be kept. A question, not
@@ -329,12 +449,7 @@ impl Dispatcher {
         let mut client = consent::consent_service_client::ConsentServiceClient::new(channel);
         let request_id = message.message_id.to_string();
         let subject_request = message.subject_request.to_string();
-        // Consent refuses start times in its future, and a clock event may be dated slightly
-        // ahead (the skew this service allows) or our clock may run ahead of consent's.
-        let latest = time::OffsetDateTime::now_utc() - RECEIVER_SKEW;
-        let start_time = Some(dps_platform::proto_time::to_proto(
-            message.occurred_at.min(latest),
-        ));
+        let start_time = Some(dps_platform::proto_time::to_proto(self.start_time(message)));
         match message.effect {
             Effect::RecordRestriction => {
                 let request = consent::RecordRestrictionRequest {
@@ -356,9 +471,14 @@ impl Dispatcher {
             }
             Effect::RecordObjection
             | Effect::RecordDirectMarketingObjection
-            | Effect::CheckErasure => {
-                if message.effect == Effect::CheckErasure {
-                    return Err(Status::internal("not a consent effect"));
+            | Effect::CheckErasure
+            | Effect::ListDisclosures
+            | Effect::StopProcessing => {
+                if !matches!(
+                    message.effect,
+                    Effect::RecordObjection | Effect::RecordDirectMarketingObjection
+                ) {
+                    return Err(Status::internal("not an objection"));
                 }
                 let kind = if message.effect == Effect::RecordObjection {
                     consent::ObjectionKind::General
@@ -408,6 +528,44 @@ impl Dispatcher {
             }
         }
         request
+    }
+}
+
+/// The purposes whose latest ledger entry by `at` is a consent given: what the person had agreed
+/// to when they asked for erasure.
+fn given_before(consents: &[consent::ConsentRecord], at: time::OffsetDateTime) -> Vec<String> {
+    let mut latest: Vec<(&str, time::OffsetDateTime, bool)> = Vec::new();
+    for c in consents {
+        let Some(when) = c
+            .event_time
+            .as_ref()
+            .and_then(dps_platform::proto_time::from_proto)
+        else {
+            continue;
+        };
+        if when > at {
+            continue;
+        }
+        let given = c.event() == consent::ConsentEvent::Given;
+        match latest.iter_mut().find(|(p, _, _)| *p == c.purpose) {
+            Some(entry) if entry.1 <= when => *entry = (&c.purpose, when, given),
+            Some(_) => {}
+            None => latest.push((&c.purpose, when, given)),
+        }
+    }
+    latest
+        .into_iter()
+        .filter(|(_, _, given)| *given)
+        .map(|(p, _, _)| p.to_owned())
+        .collect()
+}
+
+/// How a withdrawal made by an erasure request was made: as the request came.
+fn capture_method(channel: &str) -> consent::CaptureMethod {
+    match channel {
+        "letter" => consent::CaptureMethod::Written,
+        "phone" | "in_person" => consent::CaptureMethod::Verbal,
+        _ => consent::CaptureMethod::Electronic,
     }
 }
 

@@ -42,6 +42,8 @@ coded_enum!(
         LegalClaims = "legal_claims",
         /// (d) objection pending.
         ObjectionPending = "objection_pending",
+        /// Erasure requested (issue 10): what must be kept (Art 17(3)) is stored, not processed.
+        ErasureRequested = "erasure_requested",
     }
 );
 

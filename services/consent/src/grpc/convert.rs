@@ -133,6 +133,7 @@ enum_map!(
         UnlawfulProcessing,
         LegalClaims,
         ObjectionPending,
+        ErasureRequested,
     }
 );
 enum_map!(

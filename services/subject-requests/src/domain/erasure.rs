@@ -27,3 +27,195 @@ pub struct ErasureRetention {
     /// Its answer, by system then external id.
     pub records: Vec<RetainedRecord>,
 }
+
+/// What the retention service's answer makes of an erasure request (issue 10, flow 1).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ErasurePlan {
+    /// Per holding system, the ids there of the records that may go: one erase task each,
+    /// scoped to those records, so a record that must be kept is never in an erase task.
+    pub erase: Vec<(String, Vec<String>)>,
+    /// Systems where every record of the person must be kept: an erase task given for one at
+    /// intake is waived with [`KEPT_WAIVER`].
+    pub kept_only: Vec<String>,
+    /// What the person is told when any record is kept; `None` when everything may go.
+    pub person_notice: Option<String>,
+}
+
+/// Why an erase task given at intake is waived when the system holds only records to keep.
+pub const KEPT_WAIVER: &str = "every record of the person in this system must be kept (retention \
+     not ended or legal hold): see the retention answer; the person is told by a notice task";
+
+/// Plans the erasure of request `request` (`subjectRequests/{id}`) from the retention answer.
+///
+/// 001 and 003 §11.6: erasure is refused where records must be kept, and the refusal states its
+/// reason; Art 12(4): the person is told, with their rights to complain to the controller (DPA
+/// 2018 s164A), to the regulator and to a court.
+pub fn plan(request: &str, records: &[RetainedRecord]) -> ErasurePlan {
+    let mut systems: Vec<&str> = records.iter().map(|r| r.system.as_str()).collect();
+    systems.sort_unstable();
+    systems.dedup();
+    let mut erase = Vec::new();
+    let mut kept_only = Vec::new();
+    for system in systems {
+        let mut may_go: Vec<String> = records
+            .iter()
+            .filter(|r| r.system == system && !r.must_keep)
+            .map(|r| r.external_id.clone())
+            .collect();
+        may_go.sort();
+        if may_go.is_empty() {
+            kept_only.push(system.to_owned());
+        } else {
+            erase.push((system.to_owned(), may_go));
+        }
+    }
+    let mut kept: Vec<&RetainedRecord> = records.iter().filter(|r| r.must_keep).collect();
+    kept.sort_by(|a, b| (&a.system, &a.external_id).cmp(&(&b.system, &b.external_id)));
+    let person_notice = (!kept.is_empty()).then(|| {
+        let mut notice = format!(
+            "Your erasure request ({request}) is refused in part: we must keep {} record(s), \
+             and will not erase them while the reason stands.",
+            kept.len()
+        );
+        for r in kept {
+            notice.push_str(&format!(
+                "\n- {} {} ({}): {}",
+                r.system,
+                r.external_id,
+                r.record_class_code,
+                r.reasons.join("; ")
+            ));
+        }
+        notice.push_str(
+            "\nEverything else we hold about you is erased. You may complain to us about this \
+             decision, complain to the regulator, or apply to a court.",
+        );
+        notice
+    });
+    ErasurePlan {
+        erase,
+        kept_only,
+        person_notice,
+    }
+}
+
+/// One entry of the consent service's disclosures log, as far as a notice needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Disclosed {
+    /// The receiving organisation.
+    pub recipient: String,
+    /// What it received.
+    pub data_categories: Vec<String>,
+}
+
+/// One notice per recipient the person's data was disclosed to (Art 19; 001: recipients are told
+/// of rectification, erasure and restriction), with what they received; by recipient.
+pub fn recipient_notices(request: &str, disclosures: &[Disclosed]) -> Vec<(String, String)> {
+    let mut recipients: Vec<&str> = disclosures.iter().map(|d| d.recipient.as_str()).collect();
+    recipients.sort_unstable();
+    recipients.dedup();
+    recipients
+        .into_iter()
+        .map(|recipient| {
+            let mut categories: Vec<&str> = disclosures
+                .iter()
+                .filter(|d| d.recipient == recipient)
+                .flat_map(|d| d.data_categories.iter().map(String::as_str))
+                .collect();
+            categories.sort_unstable();
+            categories.dedup();
+            let notice = format!(
+                "The person's data we disclosed to you ({}) is being erased at their request \
+                 ({request}). Please erase your copy unless you must keep it, and confirm to us \
+                 (UK GDPR Art 19).",
+                categories.join(", ")
+            );
+            (recipient.to_owned(), notice)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(system: &str, id: &str, must_keep: bool, reason: &str) -> RetainedRecord {
+        RetainedRecord {
+            record: format!("records/{id}"),
+            record_class_code: "adult-health-record".into(),
+            system: system.into(),
+            external_id: id.into(),
+            must_keep,
+            reasons: vec![reason.into()],
+        }
+    }
+
+    #[test]
+    fn kept_records_stay_out_of_erase_tasks_and_the_person_is_told_why() {
+        let plan = plan(
+            "subjectRequests/1",
+            &[
+                record("care-records", "a-2", false, "retention ended"),
+                record("care-records", "a-1", true, "retention runs to 2044-03-15"),
+                record("hr", "e-1", true, "legal hold: tribunal claim"),
+                record("crm", "c-1", false, "retention ended"),
+            ],
+        );
+        assert_eq!(
+            plan.erase,
+            [
+                ("care-records".to_owned(), vec!["a-2".to_owned()]),
+                ("crm".to_owned(), vec!["c-1".to_owned()]),
+            ]
+        );
+        assert_eq!(plan.kept_only, ["hr"]);
+        let notice = plan.person_notice.expect("told");
+        assert!(notice.contains("keep 2 record(s)"), "{notice}");
+        assert!(
+            notice.contains("care-records a-1 (adult-health-record): retention runs to 2044-03-15"),
+            "{notice}"
+        );
+        assert!(
+            notice.contains("hr e-1 (adult-health-record): legal hold"),
+            "{notice}"
+        );
+        assert!(notice.contains("complain to the regulator"), "{notice}");
+    }
+
+    #[test]
+    fn nothing_kept_means_no_refusal_to_tell() {
+        let plan = plan("subjectRequests/1", &[record("crm", "c-1", false, "ended")]);
+        assert_eq!(plan.person_notice, None);
+        assert!(plan.kept_only.is_empty());
+        assert_eq!(plan.erase.len(), 1);
+        assert_eq!(super::plan("subjectRequests/1", &[]).erase, []);
+    }
+
+    #[test]
+    fn each_recipient_is_told_once_of_everything_it_received() {
+        let notices = recipient_notices(
+            "subjectRequests/1",
+            &[
+                Disclosed {
+                    recipient: "St Mary's GP".into(),
+                    data_categories: vec!["health".into()],
+                },
+                Disclosed {
+                    recipient: "County council".into(),
+                    data_categories: vec!["contact details".into()],
+                },
+                Disclosed {
+                    recipient: "St Mary's GP".into(),
+                    data_categories: vec!["contact details".into(), "health".into()],
+                },
+            ],
+        );
+        let whom: Vec<&str> = notices.iter().map(|(r, _)| r.as_str()).collect();
+        assert_eq!(whom, ["County council", "St Mary's GP"]);
+        assert!(
+            notices[1].1.contains("(contact details, health)"),
+            "{}",
+            notices[1].1
+        );
+    }
+}

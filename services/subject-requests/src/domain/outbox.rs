@@ -18,11 +18,18 @@ pub enum Effect {
     /// Retention service: which of the person's records must be kept, and why (Art 17(3)); the
     /// answer is kept with the erasure request.
     CheckErasure,
+    /// Consent service, once retention answered an erasure request: whom the person's data was
+    /// disclosed to (the disclosures log), each told by a notice task (Art 19).
+    ListDisclosures,
+    /// Consent service, once retention answered an erasure request: withdraw the consents the
+    /// person had given and restrict what must be kept (Art 17(1)(b), 17(3)), so the processing
+    /// check denies.
+    StopProcessing,
 }
 
 impl Effect {
     /// Every effect with its stored code.
-    pub const ALL: [(Self, &'static str); 4] = [
+    pub const ALL: [(Self, &'static str); 6] = [
         (Self::RecordRestriction, "consent.record_restriction"),
         (Self::RecordObjection, "consent.record_objection"),
         (
@@ -30,6 +37,8 @@ impl Effect {
             "consent.record_direct_marketing_objection",
         ),
         (Self::CheckErasure, "retention.check_erasure"),
+        (Self::ListDisclosures, "consent.list_disclosures"),
+        (Self::StopProcessing, "consent.stop_processing"),
     ];
 
     /// The stored code.
@@ -78,6 +87,26 @@ impl Effect {
     pub fn on_intake(kind: RequestKind) -> Option<Self> {
         (kind == RequestKind::DirectMarketingObjection)
             .then_some(Self::RecordDirectMarketingObjection)
+    }
+}
+
+impl Effect {
+    /// What the retention service's answer to an open erasure request obliges: the recipients
+    /// to tell and the processing to stop. Written with the answer, once.
+    pub const AFTER_ERASURE_CHECK: [Self; 2] = [Self::ListDisclosures, Self::StopProcessing];
+}
+
+/// An erasure request is not completed while another service has still to act on it (or to
+/// answer it): its erase and notice tasks come from those answers, and the processing check
+/// must deny before the person is told their data is gone.
+pub fn check_settled(owed: i64) -> Result<(), super::Rejection> {
+    if owed == 0 {
+        Ok(())
+    } else {
+        Err(super::Rejection::Precondition(format!(
+            "{owed} step(s) in other services not yet done (retention check, recipients, \
+             stopping processing): wait for them, or see the outbox for why they fail"
+        )))
     }
 }
 
@@ -133,6 +162,12 @@ mod tests {
                 .then_some(Effect::RecordDirectMarketingObjection);
             assert_eq!(Effect::on_intake(kind), expected, "{kind:?}");
         }
+    }
+
+    #[test]
+    fn an_erasure_completes_only_once_the_other_services_have_acted() {
+        assert!(check_settled(0).is_ok());
+        assert!(check_settled(1).is_err());
     }
 
     #[test]

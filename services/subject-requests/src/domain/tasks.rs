@@ -30,15 +30,23 @@ pub enum TaskAction {
     Rectify,
     /// Stop processing it, keeping it stored.
     Restrict,
+    /// Tell a recipient of a disclosure (named in `system`) of the rectification, erasure or
+    /// restriction (Art 19; 001). Drafted by the service, never given at intake.
+    NotifyRecipient,
+    /// Tell the person what was refused and why, and where they can complain (Art 12(4)).
+    /// Drafted by the service, never given at intake.
+    NotifyPerson,
 }
 
 impl TaskAction {
     /// Every action with its stored code.
-    pub const ALL: [(Self, &'static str); 4] = [
+    pub const ALL: [(Self, &'static str); 6] = [
         (Self::Export, "export"),
         (Self::Erase, "erase"),
         (Self::Rectify, "rectify"),
         (Self::Restrict, "restrict"),
+        (Self::NotifyRecipient, "notify_recipient"),
+        (Self::NotifyPerson, "notify_person"),
     ];
 
     /// The stored code.
@@ -53,7 +61,16 @@ impl TaskAction {
     pub fn from_code(code: &str) -> Option<Self> {
         Self::ALL.iter().find(|(_, c)| *c == code).map(|(a, _)| *a)
     }
+
+    /// A notice tells someone; the other actions change a system's data.
+    pub fn is_notice(self) -> bool {
+        matches!(self, Self::NotifyRecipient | Self::NotifyPerson)
+    }
 }
+
+/// Who a [`TaskAction::NotifyPerson`] task names as its "system": the person the request is
+/// about, told by whoever handles the request.
+pub const PERSON: &str = "the person";
 
 /// Where a task is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -127,10 +144,10 @@ pub fn parse_task_specs(
         } else if system.chars().count() > MAX_SYSTEM {
             v.add(field("system"), "at most 200 characters");
         }
-        let Some(action) = action else {
+        let Some(action) = action.filter(|a| !a.is_notice()) else {
             v.add(
                 field("action"),
-                "required: export, erase, rectify or restrict",
+                "required: export, erase, rectify or restrict (notices are drafted by the service)",
             );
             continue;
         };
@@ -190,6 +207,11 @@ impl TaskOutcome {
             affected_records >= 0,
             "affected_records",
             "must not be negative",
+        );
+        v.check(
+            !action.is_notice() || affected_records == 0,
+            "affected_records",
+            "not for a notice: it changes no records",
         );
         v.finish(Self::Completed {
             export_json: dps_types::Masked::new(export_json.to_owned()),
@@ -252,6 +274,10 @@ pub struct FulfilmentTask {
     pub system: String,
     /// What it is asked to do.
     pub action: TaskAction,
+    /// The system's ids of the records it is about; empty: every record of the person there.
+    pub records: Vec<String>,
+    /// For a notice: what to tell.
+    pub notice: Option<String>,
     /// Where it is.
     pub state: TaskState,
     /// The person (so the system can find them).
@@ -295,6 +321,7 @@ mod tests {
             (" ".into(), Some(TaskAction::Export)),
             ("hr".into(), None),
             ("care-records".into(), Some(TaskAction::Export)),
+            ("pharmacy".into(), Some(TaskAction::NotifyRecipient)),
         ])
         .expect_err("invalid");
         let fields: Vec<&str> = err.iter().map(|v| v.field.as_str()).collect();
@@ -303,7 +330,8 @@ mod tests {
             [
                 "fulfilment_tasks[1].system",
                 "fulfilment_tasks[2].action",
-                "fulfilment_tasks[3].system"
+                "fulfilment_tasks[3].system",
+                "fulfilment_tasks[4].action"
             ]
         );
     }
@@ -316,6 +344,9 @@ mod tests {
         assert!(TaskOutcome::completed(TaskAction::Erase, "", 12).is_ok());
         let err = TaskOutcome::completed(TaskAction::Erase, "{}", -1).expect_err("both");
         assert_eq!(err.len(), 2);
+        assert!(TaskOutcome::completed(TaskAction::NotifyRecipient, "", 0).is_ok());
+        let err = TaskOutcome::completed(TaskAction::NotifyPerson, "", 3).expect_err("a count");
+        assert_eq!(err[0].field, "affected_records");
     }
 
     #[test]

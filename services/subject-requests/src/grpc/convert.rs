@@ -627,6 +627,8 @@ fn action_from_proto(a: pb::TaskAction) -> Option<TaskAction> {
         pb::TaskAction::Erase => TaskAction::Erase,
         pb::TaskAction::Rectify => TaskAction::Rectify,
         pb::TaskAction::Restrict => TaskAction::Restrict,
+        pb::TaskAction::NotifyRecipient => TaskAction::NotifyRecipient,
+        pb::TaskAction::NotifyPerson => TaskAction::NotifyPerson,
     })
 }
 
@@ -636,6 +638,8 @@ fn action_to_proto(a: TaskAction) -> pb::TaskAction {
         TaskAction::Erase => pb::TaskAction::Erase,
         TaskAction::Rectify => pb::TaskAction::Rectify,
         TaskAction::Restrict => pb::TaskAction::Restrict,
+        TaskAction::NotifyRecipient => pb::TaskAction::NotifyRecipient,
+        TaskAction::NotifyPerson => pb::TaskAction::NotifyPerson,
     }
 }
 
@@ -809,6 +813,8 @@ pub(super) fn task_to_proto(task: &FulfilmentTask) -> pb::FulfilmentTask {
         done_by: task.done_by.clone().unwrap_or_default(),
         done_time: task.done_at.map(proto_time::to_proto),
         create_time: Some(proto_time::to_proto(task.created_at)),
+        records: task.records.clone(),
+        notice: task.notice.clone().unwrap_or_default(),
     }
 }
 

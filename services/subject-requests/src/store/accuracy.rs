@@ -131,6 +131,7 @@ impl Store {
             let systems: Vec<String> = sqlx::query_scalar(
                 "SELECT DISTINCT system FROM subject_requests.fulfilment_tasks \
                  WHERE tenant_id = $1 AND subject_request_id = $2 \
+                   AND action NOT IN ('notify_recipient', 'notify_person') \
                  EXCEPT SELECT system FROM subject_requests.fulfilment_tasks \
                  WHERE tenant_id = $1 AND subject_request_id = $2 AND action = $3 \
                  ORDER BY system",

@@ -760,6 +760,10 @@ impl Store {
             crate::domain::review::check_release(unapproved, policy.health_release_needs_approval)?;
             let check = accuracy::check_in(&mut tx, tenant, id).await?;
             crate::domain::accuracy::check_closable(&check)?;
+            if locked.kind == RequestKind::Erasure {
+                let owed = outbox::owed(&mut tx, tenant, id).await?;
+                crate::domain::outbox::check_settled(owed)?;
+            }
         }
         write_state(&mut tx, tenant, id, next, None).await?;
         let now = OffsetDateTime::now_utc();

@@ -10,8 +10,9 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::StoreError;
-use crate::domain::erasure::RetainedRecord;
+use crate::domain::erasure::{self, Disclosed, RetainedRecord};
 use crate::domain::outbox::Effect;
+use crate::domain::tasks::{PERSON, TaskAction, TaskId};
 use crate::domain::{RequestState, SubjectRequestId};
 
 /// An effect to deliver, as claimed.
@@ -132,6 +133,90 @@ pub(super) async fn follow_move(
     Ok(())
 }
 
+/// Writes `effect` of the request `message` came from, acting as the same caller in the same
+/// trace: a step that follows from an answer belongs to the change that asked.
+async fn insert_effect(
+    tx: &mut Transaction<'_, Postgres>,
+    message: &OutboxMessage,
+    effect: Effect,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO subject_requests.outbox \
+             (tenant_id, message_id, subject_request_id, effect, person_id, occurred_at, caller, \
+              roles, traceparent) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+         ON CONFLICT ON CONSTRAINT outbox_effect_key DO NOTHING",
+    )
+    .bind(message.tenant.as_str())
+    .bind(Uuid::now_v7())
+    .bind(message.subject_request.as_uuid())
+    .bind(effect.code())
+    .bind(&message.person_id)
+    .bind(message.occurred_at)
+    .bind(message.caller.as_str())
+    .bind(&message.roles)
+    .bind(&message.traceparent)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// A notice task drafted by the service, once per request, addressee and action.
+async fn insert_notice(
+    tx: &mut Transaction<'_, Postgres>,
+    message: &OutboxMessage,
+    action: TaskAction,
+    to: &str,
+    notice: &str,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO subject_requests.fulfilment_tasks \
+             (tenant_id, task_id, subject_request_id, system, action, notice) \
+         VALUES ($1, $2, $3, $4, $5, $6) \
+         ON CONFLICT ON CONSTRAINT fulfilment_tasks_system_action_key DO NOTHING",
+    )
+    .bind(message.tenant.as_str())
+    .bind(TaskId::generate().as_uuid())
+    .bind(message.subject_request.as_uuid())
+    .bind(to)
+    .bind(action.code())
+    .bind(notice)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+async fn mark_delivered(
+    tx: &mut Transaction<'_, Postgres>,
+    message: &OutboxMessage,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE subject_requests.outbox SET delivered_at = now(), last_error = NULL \
+         WHERE tenant_id = $1 AND message_id = $2",
+    )
+    .bind(message.tenant.as_str())
+    .bind(message.message_id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Messages of request `id` not yet delivered (waiting, retrying or refused for good).
+pub(super) async fn owed(
+    tx: &mut Transaction<'_, Postgres>,
+    tenant: &TenantId,
+    id: SubjectRequestId,
+) -> Result<i64, StoreError> {
+    Ok(sqlx::query_scalar(
+        "SELECT count(*) FROM subject_requests.outbox \
+         WHERE tenant_id = $1 AND subject_request_id = $2 AND delivered_at IS NULL",
+    )
+    .bind(tenant.as_str())
+    .bind(id.as_uuid())
+    .fetch_one(&mut **tx)
+    .await?)
+}
+
 /// The outbox's side of the dispatcher, on the runtime pool.
 #[derive(Debug, Clone)]
 pub struct Outbox {
@@ -211,6 +296,12 @@ impl Outbox {
     /// The retention service's answer to an erasure request's [`Effect::CheckErasure`]: kept with
     /// the request and the message marked delivered in one transaction, so an answer is never
     /// half kept; an answer to a redelivered message changes nothing.
+    ///
+    /// While the request is open, the answer is acted on in the same transaction
+    /// ([`erasure::plan`]): an erase task per holding system scoped to the records that may go
+    /// (an intake erase task for that system is narrowed to them, or waived when everything
+    /// there must be kept), a notice task telling the person what is kept and why, and the
+    /// follow-up messages to the consent service ([`Effect::AFTER_ERASURE_CHECK`]).
     pub async fn erasure_checked(
         &self,
         message: &OutboxMessage,
@@ -219,16 +310,16 @@ impl Outbox {
         let mut tx = self.pool.begin().await?;
         // Only the first answer counts: a later one (after a redelivery) may list records
         // registered since, and would blur what was known when the request was judged.
-        let first: Option<i32> = sqlx::query_scalar(
+        let first: Option<(String, bool)> = sqlx::query_as(
             "UPDATE subject_requests.subject_requests SET erasure_checked_at = now() \
              WHERE tenant_id = $1 AND subject_request_id = $2 AND erasure_checked_at IS NULL \
-             RETURNING 1",
+             RETURNING state, is_open",
         )
         .bind(message.tenant.as_str())
         .bind(message.subject_request.as_uuid())
         .fetch_optional(&mut *tx)
         .await?;
-        if first.is_some() {
+        if let Some((state, is_open)) = first {
             for r in records {
                 sqlx::query(
                     "INSERT INTO subject_requests.erasure_retention \
@@ -247,17 +338,137 @@ impl Outbox {
                 .execute(&mut *tx)
                 .await?;
             }
+            // A request withdrawn (or refused) meanwhile keeps the answer, and nothing follows.
+            if is_open {
+                let state = RequestState::from_code(&state).ok_or(StoreError::Corrupt("state"))?;
+                self.act_on_erasure_check(&mut tx, message, state, records)
+                    .await?;
+            }
         }
-        sqlx::query(
-            "UPDATE subject_requests.outbox SET delivered_at = now(), last_error = NULL \
-             WHERE tenant_id = $1 AND message_id = $2",
-        )
-        .bind(message.tenant.as_str())
-        .bind(message.message_id)
-        .execute(&mut *tx)
-        .await?;
+        mark_delivered(&mut tx, message).await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    async fn act_on_erasure_check(
+        &self,
+        tx: &mut Transaction<'_, Postgres>,
+        message: &OutboxMessage,
+        state: RequestState,
+        records: &[RetainedRecord],
+    ) -> Result<(), StoreError> {
+        let tenant = &message.tenant;
+        let id = message.subject_request;
+        let plan = erasure::plan(&id.to_string(), records);
+        for (system, may_go) in &plan.erase {
+            // One task per system and action: an erase task given at intake (every record of
+            // the person there) is narrowed to the records that may go, if still pending.
+            sqlx::query(
+                "INSERT INTO subject_requests.fulfilment_tasks \
+                     (tenant_id, task_id, subject_request_id, system, action, records) \
+                 VALUES ($1, $2, $3, $4, 'erase', $5) \
+                 ON CONFLICT ON CONSTRAINT fulfilment_tasks_system_action_key DO UPDATE \
+                 SET records = EXCLUDED.records \
+                 WHERE subject_requests.fulfilment_tasks.state = 'pending'",
+            )
+            .bind(tenant.as_str())
+            .bind(TaskId::generate().as_uuid())
+            .bind(id.as_uuid())
+            .bind(system)
+            .bind(may_go)
+            .execute(&mut **tx)
+            .await?;
+        }
+        sqlx::query(
+            "UPDATE subject_requests.fulfilment_tasks \
+             SET state = 'waived', waiver_reason = $4, done_by = $5, done_at = now() \
+             WHERE tenant_id = $1 AND subject_request_id = $2 AND action = 'erase' \
+               AND state = 'pending' AND system = ANY($3)",
+        )
+        .bind(tenant.as_str())
+        .bind(id.as_uuid())
+        .bind(&plan.kept_only)
+        .bind(erasure::KEPT_WAIVER)
+        .bind(message.caller.as_str())
+        .execute(&mut **tx)
+        .await?;
+        if let Some(notice) = &plan.person_notice {
+            insert_notice(tx, message, TaskAction::NotifyPerson, PERSON, notice).await?;
+        }
+        for effect in Effect::AFTER_ERASURE_CHECK {
+            insert_effect(tx, message, effect).await?;
+        }
+        let kept = records.iter().filter(|r| r.must_keep).count();
+        let reason = format!(
+            "retention answer: {} record(s) may be erased (erase tasks for {}), {kept} must be \
+             kept{}",
+            records.len() - kept,
+            if plan.erase.is_empty() {
+                "no system".to_owned()
+            } else {
+                plan.erase
+                    .iter()
+                    .map(|(s, _)| s.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            },
+            if kept > 0 {
+                " and are refused: the person is told why by a notice task"
+            } else {
+                ""
+            }
+        );
+        super::insert_history(
+            tx,
+            tenant,
+            id,
+            "erasure_checked",
+            Some(state),
+            state,
+            &message.caller,
+            &reason,
+        )
+        .await
+    }
+
+    /// The consent service's disclosures of the person ([`Effect::ListDisclosures`]): a notice
+    /// task per recipient, written with the delivered mark; a redelivery adds no second notice
+    /// (one task per request, recipient and action).
+    pub async fn disclosures_listed(
+        &self,
+        message: &OutboxMessage,
+        disclosures: &[Disclosed],
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        for (recipient, notice) in
+            erasure::recipient_notices(&message.subject_request.to_string(), disclosures)
+        {
+            insert_notice(
+                &mut tx,
+                message,
+                TaskAction::NotifyRecipient,
+                &recipient,
+                &notice,
+            )
+            .await?;
+        }
+        mark_delivered(&mut tx, message).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// How the request reached us, e.g. `email`: a consent withdrawn because of it is recorded
+    /// as made the same way.
+    pub async fn request_channel(&self, message: &OutboxMessage) -> Result<String, StoreError> {
+        sqlx::query_scalar(
+            "SELECT channel FROM subject_requests.subject_requests \
+             WHERE tenant_id = $1 AND subject_request_id = $2",
+        )
+        .bind(message.tenant.as_str())
+        .bind(message.subject_request.as_uuid())
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or_else(|| StoreError::NotFound(message.subject_request.to_string()))
     }
 
     /// The receiver refused the message for good: keep it for an operator, never retry.

@@ -16,7 +16,8 @@ const EXPORT_LABEL: &str = "fulfilment_tasks.export_json";
 
 macro_rules! task_columns {
     () => {
-        "t.task_id, t.subject_request_id, t.system, t.action, t.state, r.person_id, \
+        "t.task_id, t.subject_request_id, t.system, t.action, t.records, t.notice, t.state, \
+         r.person_id, \
          t.export_json, t.affected_records, t.waiver_reason, t.disproportionate_justification, \
          t.done_by, t.done_at, t.created_at"
     };
@@ -28,6 +29,8 @@ struct TaskRow {
     subject_request_id: Uuid,
     system: String,
     action: String,
+    records: Option<Vec<String>>,
+    notice: Option<String>,
     state: String,
     person_id: String,
     export_json: Option<Vec<u8>>,
@@ -117,6 +120,8 @@ impl Store {
                     system: row.system,
                     action: TaskAction::from_code(&row.action)
                         .ok_or(StoreError::Corrupt("task action"))?,
+                    records: row.records.unwrap_or_default(),
+                    notice: row.notice,
                     state: TaskState::from_code(&row.state)
                         .ok_or(StoreError::Corrupt("task state"))?,
                     person_id: Masked::new(row.person_id),

@@ -429,7 +429,7 @@ async fn an_access_request_with_identity_restart_clarification_pause_and_extensi
 
 #[tokio::test]
 async fn an_erasure_request_paused_for_clarification_and_fulfilled_by_every_system() {
-    let (_db, server) = start().await;
+    let (db, server) = start().await;
     let mut client = client(&server, "acme-north");
     let mut sent = request(pb::RequestKind::Erasure, date!(2026 - 09 - 01));
     sent.fulfilment_tasks = vec![
@@ -535,6 +535,18 @@ async fn an_erasure_request_paused_for_clarification_and_fulfilled_by_every_syst
         .await
         .expect_err("no pack for an erasure");
     assert_eq!(status.code(), Code::FailedPrecondition);
+    // Every task is done, but the retention service has not said what must be kept (no
+    // dispatcher runs here): completing would erase blind.
+    let status = transition(&mut client, &name, pb::Transition::Complete, "")
+        .await
+        .expect_err("retention not asked yet");
+    assert_eq!(status.code(), Code::FailedPrecondition);
+    assert!(status.message().contains("other services"), "{status:?}");
+    // The other services answered (the end-to-end tests deliver for real).
+    sqlx::query("UPDATE subject_requests.outbox SET delivered_at = now()")
+        .execute(db.pool())
+        .await
+        .expect("delivered");
     let r = transition(&mut client, &name, pb::Transition::Complete, "")
         .await
         .expect("complete");
