@@ -1021,3 +1021,164 @@ mod erasure {
         suite.suite.shutdown().await;
     }
 }
+
+mod erasure_outage {
+    //! Flow 1 survives its downstream services stopping mid-flow: nothing lost, nothing twice.
+
+    use super::erasure::*;
+    use super::*;
+
+    async fn closed_port() -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        format!("http://{}", listener.local_addr().expect("addr"))
+    }
+
+    /// (effect, attempts, delivered) of every message of the request, by effect.
+    async fn messages(suite: &Suite, request: &str) -> Vec<(String, i32, bool)> {
+        sqlx::query_as(
+            "SELECT effect, attempts, delivered_at IS NOT NULL FROM subject_requests.outbox \
+             WHERE subject_request_id = $1::uuid ORDER BY effect",
+        )
+        .bind(request.trim_start_matches("subjectRequests/"))
+        .fetch_all(suite.db.pool())
+        .await
+        .expect("outbox")
+    }
+
+    async fn count(suite: &Suite, sql: &'static str, request: &str) -> i64 {
+        sqlx::query_scalar(sql)
+            .bind(request.trim_start_matches("subjectRequests/"))
+            .fetch_one(suite.db.pool())
+            .await
+            .expect("count")
+    }
+
+    #[tokio::test]
+    async fn an_erasure_accepted_while_retention_and_consent_are_down_finishes_once_they_are_back()
+    {
+        let suite = harness::start().await;
+        let (mut consent, mut requests) = clients(&suite);
+        let mut retention = retention(&suite);
+        let person = "person-erasure-outage";
+        let [public_task, newsletter] =
+            the_persons_world(&mut consent, &mut retention, person).await;
+        let targets = suite.suite.outbox_targets();
+        let backends = suite.suite.backends().clone();
+        targets.set_retention(&closed_port().await).expect("url");
+        targets.set_consent(&closed_port().await).expect("url");
+
+        // Both down: the retention question waits and is retried.
+        let request = erasure_requested(&mut requests, person).await;
+        let (s, r) = (&suite, &request);
+        eventually("the retention question retried", || async move {
+            let m = messages(s, r).await;
+            (m.len() == 1 && m[0].0 == "retention.check_erasure" && m[0].1 >= 2 && !m[0].2)
+                .then_some(())
+        })
+        .await;
+        assert_eq!(summary(&tasks(&mut requests, &request).await).len(), 1);
+
+        // Retention is back, consent still down: the answer is acted on, consent's part waits.
+        targets.set_retention(&backends.retention).expect("url");
+        eventually("the consent messages retried", || async move {
+            let m = messages(s, r).await;
+            (m.len() == 3 && m[2].2 && m[0].1 >= 2 && m[1].1 >= 2 && !m[0].2 && !m[1].2)
+                .then_some(())
+        })
+        .await;
+        let now = summary(&tasks(&mut requests, &request).await);
+        assert_eq!(
+            now.iter()
+                .filter(|t| t.1 == sr::TaskAction::NotifyRecipient)
+                .count(),
+            0,
+            "recipients not known yet: {now:?}"
+        );
+        for purpose in [&public_task, &newsletter] {
+            assert!(check(&mut consent, person, purpose).await.allowed);
+        }
+        // Every task there is done, yet the request cannot complete: consent has not acted.
+        for task in tasks(&mut requests, &request).await {
+            if task.state() == sr::TaskState::Pending {
+                requests
+                    .complete_fulfilment_task(sr::CompleteFulfilmentTaskRequest {
+                        name: task.name.clone(),
+                        export_json: String::new(),
+                        affected_records: 0,
+                    })
+                    .await
+                    .expect("done");
+            }
+        }
+        let err = requests
+            .transition_subject_request(sr::TransitionSubjectRequestRequest {
+                name: request.clone(),
+                transition: sr::Transition::Complete.into(),
+                reason: String::new(),
+            })
+            .await
+            .expect_err("consent has not acted");
+        assert_eq!(err.code(), tonic::Code::FailedPrecondition);
+        assert!(err.message().contains("2 step(s)"), "{err:?}");
+
+        // Consent is back: the flow finishes.
+        targets.set_consent(&backends.consent).expect("url");
+        for purpose in [&public_task, &newsletter] {
+            denied_eventually(&mut consent, person, purpose, "processing stops").await;
+        }
+        eventually("everything delivered", || async move {
+            let m = messages(s, r).await;
+            m.iter().all(|(_, _, delivered)| *delivered).then_some(())
+        })
+        .await;
+        let all = tasks(&mut requests, &request).await;
+        assert_eq!(all.len(), expected().len(), "{:?}", summary(&all));
+
+        // A dispatcher that died after sending but before marking: every message goes again.
+        sqlx::query(
+            "UPDATE subject_requests.outbox SET delivered_at = NULL, next_attempt_at = now() \
+             WHERE subject_request_id = $1::uuid",
+        )
+        .bind(request.trim_start_matches("subjectRequests/"))
+        .execute(suite.db.pool())
+        .await
+        .expect("unmarked");
+        eventually("redelivered", || async move {
+            let m = messages(s, r).await;
+            m.iter().all(|(_, _, delivered)| *delivered).then_some(())
+        })
+        .await;
+        // Nothing twice: one answer, one set of tasks, one withdrawal, one restriction.
+        assert_eq!(
+            summary(&tasks(&mut requests, &request).await),
+            summary(&all)
+        );
+        assert_eq!(
+            count(
+                &suite,
+                "SELECT count(*) FROM subject_requests.erasure_retention \
+                 WHERE subject_request_id = $1::uuid",
+                &request
+            )
+            .await,
+            4
+        );
+        assert_eq!(
+            count(
+                &suite,
+                "SELECT count(*) FROM subject_requests.request_history \
+                 WHERE subject_request_id = $1::uuid AND action = 'erasure_checked'",
+                &request
+            )
+            .await,
+            1
+        );
+        assert_eq!(consents_withdrawn(&mut consent, person).await, 1);
+        assert_eq!(restrictions_from(&mut consent, person, &request).await, 1);
+
+        finish(&mut requests, &request).await;
+        suite.suite.shutdown().await;
+    }
+}

@@ -358,8 +358,10 @@ impl Dispatcher {
             .await
             .map_err(|_| Status::unavailable("cannot read the request's channel"))?;
         let method = capture_method(&method);
-        let withdraw_time = Some(dps_platform::proto_time::to_proto(self.start_time(message)));
-        for purpose in given_before(&consents, message.occurred_at) {
+        let start = self.start_time(message);
+        for (purpose, given_at) in given_before(&consents, message.occurred_at) {
+            // Never before the consent itself (the start is kept a little behind our clock).
+            let at = start.max(given_at);
             client
                 .withdraw_consent(self.outgoing(
                     message,
@@ -367,11 +369,12 @@ impl Dispatcher {
                         person_id: message.person_id.clone(),
                         purpose,
                         method: method.into(),
-                        withdraw_time,
+                        withdraw_time: Some(dps_platform::proto_time::to_proto(at)),
                     },
                 ))
                 .await?;
         }
+        let withdraw_time = Some(dps_platform::proto_time::to_proto(start));
         let subject_request = message.subject_request.to_string();
         client
             .record_restriction(self.outgoing(
@@ -531,9 +534,12 @@ impl Dispatcher {
     }
 }
 
-/// The purposes whose latest ledger entry by `at` is a consent given: what the person had agreed
-/// to when they asked for erasure.
-fn given_before(consents: &[consent::ConsentRecord], at: time::OffsetDateTime) -> Vec<String> {
+/// The purposes whose latest ledger entry by `at` is a consent given, with when it was given:
+/// what the person had agreed to when they asked for erasure.
+fn given_before(
+    consents: &[consent::ConsentRecord],
+    at: time::OffsetDateTime,
+) -> Vec<(String, time::OffsetDateTime)> {
     let mut latest: Vec<(&str, time::OffsetDateTime, bool)> = Vec::new();
     for c in consents {
         let Some(when) = c
@@ -556,7 +562,7 @@ fn given_before(consents: &[consent::ConsentRecord], at: time::OffsetDateTime) -
     latest
         .into_iter()
         .filter(|(_, _, given)| *given)
-        .map(|(p, _, _)| p.to_owned())
+        .map(|(p, when, _)| (p.to_owned(), when))
         .collect()
 }
 
@@ -611,6 +617,40 @@ mod tests {
         let zero = Env::from_pairs([("DPS_OUTBOX_POLL_MS", "0")]);
         let err = OutboxConfig::from_env(&zero).expect_err("zero");
         assert_eq!(err.var, "DPS_OUTBOX_POLL_MS");
+    }
+
+    #[test]
+    fn an_erasure_withdraws_what_was_given_when_it_was_accepted() {
+        let t = |minutes: i64| {
+            time::OffsetDateTime::from_unix_timestamp(1_800_000_000).expect("instant")
+                + time::Duration::minutes(minutes)
+        };
+        let entry = |purpose: &str, event: consent::ConsentEvent, at: i64| consent::ConsentRecord {
+            purpose: purpose.into(),
+            event: event.into(),
+            event_time: Some(dps_platform::proto_time::to_proto(t(at))),
+            ..Default::default()
+        };
+        use consent::ConsentEvent::{Given, Withdrawn};
+        let ledger = [
+            entry("purposes/news", Given, 0),
+            entry("purposes/photos", Given, 1),
+            entry("purposes/photos", Withdrawn, 2),
+            entry("purposes/survey", Given, 20),
+            entry("purposes/news", Withdrawn, 30),
+        ];
+        // Accepted at minute 10: news was given, photos already withdrawn, survey came later.
+        assert_eq!(
+            given_before(&ledger, t(10)),
+            [("purposes/news".to_owned(), t(0))]
+        );
+        // Bounded by the acceptance, not by the delivery: judged at minute 40, the survey consent
+        // given afterwards would go too, which is why the message keeps its acceptance time.
+        let later: Vec<_> = given_before(&ledger, t(40))
+            .into_iter()
+            .map(|(p, _)| p)
+            .collect();
+        assert_eq!(later, ["purposes/survey"]);
     }
 
     #[test]
