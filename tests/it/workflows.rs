@@ -1182,3 +1182,65 @@ mod erasure_outage {
         suite.suite.shutdown().await;
     }
 }
+
+#[tokio::test]
+async fn the_whole_erasure_flow_is_one_trace_across_the_services() {
+    use erasure::*;
+    use opentelemetry::trace::TraceContextExt as _;
+    use tracing::Instrument as _;
+    use tracing_opentelemetry::OpenTelemetrySpanExt as _;
+    let spans = dps_test_support::capture_spans();
+    let suite = harness::start().await;
+    let (mut consent, mut requests) = clients(&suite);
+    let mut retention = retention(&suite);
+    let person = "person-erasure-traced";
+    let [public_task, _] = the_persons_world(&mut consent, &mut retention, person).await;
+    let root = tracing::info_span!("test.erasure");
+    let trace_id = root.context().span().span_context().trace_id();
+    let request = erasure_requested(&mut requests, person)
+        .instrument(root)
+        .await;
+    all_tasks_eventually(&mut requests, &request).await;
+    denied_eventually(&mut consent, person, &public_task, "processing stops").await;
+    suite.suite.shutdown().await;
+
+    let ours: Vec<_> = spans
+        .finished()
+        .into_iter()
+        .filter(|s| s.span_context.trace_id() == trace_id)
+        .collect();
+    let names: Vec<&str> = ours.iter().map(|s| s.name.as_ref()).collect();
+    for hop in [
+        "dps.subject_requests.v1.SubjectRequestsService/TransitionSubjectRequest",
+        "dps.retention.v1.RetentionService/CheckErasure",
+        "dps.consent.v1.ConsentService/ListDisclosures",
+        "dps.consent.v1.ConsentService/ListConsents",
+        "dps.consent.v1.ConsentService/WithdrawConsent",
+        "dps.consent.v1.ConsentService/RecordRestriction",
+    ] {
+        assert!(names.contains(&hop), "{hop} in the trace: {names:?}");
+    }
+    // Each outbox delivery once, and the consent steps are children of the retention answer's
+    // delivery: the trace reads as the chain of cause and effect.
+    let delivery = |effect: &str| {
+        let found: Vec<_> = ours
+            .iter()
+            .filter(|s| {
+                s.name == "outbox.deliver"
+                    && s.attributes
+                        .iter()
+                        .any(|kv| kv.key.as_str() == "effect" && kv.value.as_str() == effect)
+            })
+            .collect();
+        assert_eq!(found.len(), 1, "one delivery of {effect}: {names:?}");
+        found[0]
+    };
+    let asked = delivery("retention.check_erasure");
+    for follow_up in ["consent.list_disclosures", "consent.stop_processing"] {
+        assert_eq!(
+            delivery(follow_up).parent_span_id,
+            asked.span_context.span_id(),
+            "{follow_up} follows the retention answer"
+        );
+    }
+}

@@ -231,11 +231,15 @@ impl Dispatcher {
             if let Some(traceparent) = &message.traceparent {
                 dps_platform::trace_context::continue_trace(&span, traceparent);
             }
+            // Steps that follow from an answer continue the trace from this delivery.
+            let delivery_trace = span.in_scope(dps_platform::trace_context::current_traceparent);
             let outcome = self.deliver(&message).instrument(span).await;
             let marked = match outcome {
                 Ok(Answer::Done) => self.outbox.delivered(&message).await,
                 Ok(Answer::ErasureChecked(records)) => {
-                    self.outbox.erasure_checked(&message, &records).await
+                    self.outbox
+                        .erasure_checked(&message, &records, delivery_trace.as_deref())
+                        .await
                 }
                 Ok(Answer::Disclosures(disclosures)) => {
                     self.outbox.disclosures_listed(&message, &disclosures).await

@@ -133,12 +133,13 @@ pub(super) async fn follow_move(
     Ok(())
 }
 
-/// Writes `effect` of the request `message` came from, acting as the same caller in the same
-/// trace: a step that follows from an answer belongs to the change that asked.
+/// Writes `effect` of the request `message` came from, acting as the same caller, in the trace
+/// `traceparent`: a step that follows from an answer belongs to the change that asked.
 async fn insert_effect(
     tx: &mut Transaction<'_, Postgres>,
     message: &OutboxMessage,
     effect: Effect,
+    traceparent: Option<&str>,
 ) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO subject_requests.outbox \
@@ -155,7 +156,7 @@ async fn insert_effect(
     .bind(message.occurred_at)
     .bind(message.caller.as_str())
     .bind(&message.roles)
-    .bind(&message.traceparent)
+    .bind(traceparent)
     .execute(&mut **tx)
     .await?;
     Ok(())
@@ -302,10 +303,13 @@ impl Outbox {
     /// (an intake erase task for that system is narrowed to them, or waived when everything
     /// there must be kept), a notice task telling the person what is kept and why, and the
     /// follow-up messages to the consent service ([`Effect::AFTER_ERASURE_CHECK`]).
+    ///
+    /// The follow-up messages carry `traceparent` (the delivery's), else the message's own.
     pub async fn erasure_checked(
         &self,
         message: &OutboxMessage,
         records: &[RetainedRecord],
+        traceparent: Option<&str>,
     ) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
         // Only the first answer counts: a later one (after a redelivery) may list records
@@ -341,7 +345,8 @@ impl Outbox {
             // A request withdrawn (or refused) meanwhile keeps the answer, and nothing follows.
             if is_open {
                 let state = RequestState::from_code(&state).ok_or(StoreError::Corrupt("state"))?;
-                self.act_on_erasure_check(&mut tx, message, state, records)
+                let traceparent = traceparent.or(message.traceparent.as_deref());
+                self.act_on_erasure_check(&mut tx, message, state, records, traceparent)
                     .await?;
             }
         }
@@ -356,6 +361,7 @@ impl Outbox {
         message: &OutboxMessage,
         state: RequestState,
         records: &[RetainedRecord],
+        traceparent: Option<&str>,
     ) -> Result<(), StoreError> {
         let tenant = &message.tenant;
         let id = message.subject_request;
@@ -396,7 +402,7 @@ impl Outbox {
             insert_notice(tx, message, TaskAction::NotifyPerson, PERSON, notice).await?;
         }
         for effect in Effect::AFTER_ERASURE_CHECK {
-            insert_effect(tx, message, effect).await?;
+            insert_effect(tx, message, effect, traceparent).await?;
         }
         let kept = records.iter().filter(|r| r.must_keep).count();
         let reason = format!(

@@ -258,12 +258,12 @@ async fn only_the_first_retention_answer_is_kept_when_the_question_was_asked_twi
         reasons: vec!["retention runs to 2044-03-15".into()],
     };
     outbox
-        .erasure_checked(&message, &[record("a-1", true)])
+        .erasure_checked(&message, &[record("a-1", true)], None)
         .await
         .expect("first answer");
     // Redelivered after a crash before the mark; meanwhile another record was registered.
     outbox
-        .erasure_checked(&message, &[record("a-1", true), record("a-2", false)])
+        .erasure_checked(&message, &[record("a-1", true), record("a-2", false)], None)
         .await
         .expect("second answer");
     let answer = client
@@ -278,4 +278,39 @@ async fn only_the_first_retention_answer_is_kept_when_the_question_was_asked_twi
     assert_eq!(answer.records[0].external_id, "a-1");
     assert!(answer.records[0].must_keep);
     assert_eq!(answer.records[0].reasons, ["retention runs to 2044-03-15"]);
+    // Acted on once, from the first answer: the person is told a-1 is kept, and no erase task
+    // for a-2 appears from the second.
+    let tasks = client
+        .list_fulfilment_tasks(pb::ListFulfilmentTasksRequest {
+            subject_request: r.name.clone(),
+            ..Default::default()
+        })
+        .await
+        .expect("tasks")
+        .into_inner()
+        .tasks;
+    let made: Vec<(&str, pb::TaskAction)> = tasks
+        .iter()
+        .map(|t| (t.system.as_str(), t.action()))
+        .collect();
+    assert_eq!(made, [("the person", pb::TaskAction::NotifyPerson)]);
+    assert!(
+        tasks[0].notice.contains("care-records a-1"),
+        "{}",
+        tasks[0].notice
+    );
+    // The consent service's part is owed next, once.
+    let owed: Vec<String> = effects(&db, "acme-north", &r.name)
+        .await
+        .into_iter()
+        .map(|e| e.effect)
+        .collect();
+    assert_eq!(
+        owed,
+        [
+            "retention.check_erasure",
+            "consent.list_disclosures",
+            "consent.stop_processing"
+        ]
+    );
 }
