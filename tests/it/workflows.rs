@@ -1244,3 +1244,112 @@ async fn the_whole_erasure_flow_is_one_trace_across_the_services() {
         );
     }
 }
+
+mod own_records {
+    //! Flow 5: closed requests are records of our own work in the retention registry.
+
+    use super::erasure::retention;
+    use super::*;
+    use dps_proto::retention::v1 as rt;
+
+    async fn step(requests: &mut Requests, name: &str, transition: sr::Transition, why: &str) {
+        requests
+            .transition_subject_request(sr::TransitionSubjectRequestRequest {
+                name: name.into(),
+                transition: transition.into(),
+                reason: why.into(),
+            })
+            .await
+            .expect("moved");
+    }
+
+    async fn own_records(
+        retention: &mut super::erasure::Retention,
+        person: &str,
+    ) -> Vec<rt::RecordRetention> {
+        let mut records = retention
+            .check_erasure(rt::CheckErasureRequest {
+                person_id: person.into(),
+            })
+            .await
+            .expect("checked")
+            .into_inner()
+            .records;
+        records.retain(|r| {
+            r.record
+                .as_ref()
+                .is_some_and(|r| r.system == "subject-requests")
+        });
+        records.sort_by_key(|r| r.record.as_ref().map(|r| r.record_class_code.clone()));
+        records
+    }
+
+    #[tokio::test]
+    async fn closed_requests_and_appeals_are_kept_on_the_schedule_3_and_6_years() {
+        let suite = harness::start().await;
+        let (_, mut requests) = clients(&suite);
+        let mut retention = retention(&suite);
+        let person = "person-own-records";
+        let answered = accepted(&mut requests, sr::RequestKind::Access, person).await;
+        step(&mut requests, &answered, sr::Transition::Complete, "").await;
+        step(&mut requests, &answered, sr::Transition::Close, "answered").await;
+        let appealed = accepted(&mut requests, sr::RequestKind::Access, person).await;
+        step(&mut requests, &appealed, sr::Transition::Complete, "").await;
+        step(&mut requests, &appealed, sr::Transition::Appeal, "disputes").await;
+        step(&mut requests, &appealed, sr::Transition::Close, "upheld").await;
+        // Open: not a record yet.
+        accepted(&mut requests, sr::RequestKind::Access, person).await;
+
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        let records = loop {
+            let records = own_records(&mut retention, person).await;
+            if records.len() == 2 {
+                break records;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "timed out waiting for the records: {records:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
+        let today = time::OffsetDateTime::now_utc().date();
+        let in_years = |n: i32| {
+            today
+                .replace_year(today.year() + n)
+                .unwrap_or(today)
+                .to_string()
+        };
+        for (retained, (class, request, years)) in records.iter().zip([
+            ("subject-access-request", &answered, 3),
+            ("subject-access-request-appeal", &appealed, 6),
+        ]) {
+            let record = retained.record.as_ref().expect("record");
+            assert_eq!(record.record_class_code, class);
+            assert_eq!(&record.external_id, request);
+            assert_eq!(record.person_id, person);
+            assert_eq!(record.review_date, in_years(years), "{record:?}");
+            assert!(retained.must_keep, "kept while its period runs");
+        }
+
+        // Sent again (a crash before the mark): still one record each.
+        sqlx::query(
+            "UPDATE subject_requests.outbox SET delivered_at = NULL, next_attempt_at = now()",
+        )
+        .execute(suite.db.pool())
+        .await
+        .expect("unmarked");
+        let s = &suite;
+        eventually("redelivered", || async move {
+            let owed: i64 = sqlx::query_scalar(
+                "SELECT count(*) FROM subject_requests.outbox WHERE delivered_at IS NULL",
+            )
+            .fetch_one(s.db.pool())
+            .await
+            .expect("count");
+            (owed == 0).then_some(())
+        })
+        .await;
+        assert_eq!(own_records(&mut retention, person).await.len(), 2);
+        suite.suite.shutdown().await;
+    }
+}

@@ -290,7 +290,62 @@ impl Dispatcher {
             Effect::CheckErasure => self.check_erasure(message).await,
             Effect::ListDisclosures => self.list_disclosures(message).await,
             Effect::StopProcessing => self.stop_processing(message).await.map(|()| Answer::Done),
+            Effect::RegisterClosedRequest | Effect::RegisterClosedAppeal => self
+                .register_own_record(message)
+                .await
+                .map(|()| Answer::Done),
         }
+    }
+
+    async fn request_facts(
+        &self,
+        message: &OutboxMessage,
+    ) -> Result<(String, time::OffsetDateTime), Status> {
+        self.outbox.request_facts(message).await.map_err(|e| {
+            tracing::warn!(error = %e, "outbox: cannot read the request");
+            Status::unavailable("cannot read the request")
+        })
+    }
+
+    /// Registers the closed request as a record of our own work (003 §19), in system
+    /// [`OWN_SYSTEM`] under its resource name: the registry keeps one record per system and
+    /// external id, so a redelivery returns the record already registered.
+    async fn register_own_record(&self, message: &OutboxMessage) -> Result<(), Status> {
+        let class = message
+            .effect
+            .record_class()
+            .ok_or_else(|| Status::internal("not a record of our own work"))?;
+        let (_, received_at) = self.request_facts(message).await?;
+        let channel = get(&self.targets.retention, "retention")?;
+        let mut client = retention::retention_service_client::RetentionServiceClient::new(channel);
+        // The registry counts in calendar dates and refuses future ones against its UTC today.
+        let today = time::OffsetDateTime::now_utc().date();
+        let date = |at: time::OffsetDateTime| at.date().min(today).to_string();
+        let closed = date(message.occurred_at);
+        let appeal = message.effect == Effect::RegisterClosedAppeal;
+        let record = retention::Record {
+            record_class_code: class.to_owned(),
+            person_id: message.person_id.clone(),
+            system: OWN_SYSTEM.to_owned(),
+            external_id: message.subject_request.to_string(),
+            create_date: date(received_at),
+            close_date: if appeal {
+                String::new()
+            } else {
+                closed.clone()
+            },
+            appeal_close_date: if appeal { closed } else { String::new() },
+            ..Default::default()
+        };
+        client
+            .register_record(self.outgoing(
+                message,
+                retention::RegisterRecordRequest {
+                    record: Some(record),
+                },
+            ))
+            .await?;
+        Ok(())
     }
 
     /// Asks the consent service whom the person's data was disclosed to, every page. A
@@ -356,12 +411,8 @@ impl Dispatcher {
             Err(status) if status.code() == Code::NotFound => return Ok(()),
             Err(status) => return Err(status),
         };
-        let method = self
-            .outbox
-            .request_channel(message)
-            .await
-            .map_err(|_| Status::unavailable("cannot read the request's channel"))?;
-        let method = capture_method(&method);
+        let (channel, _) = self.request_facts(message).await?;
+        let method = capture_method(&channel);
         let start = self.start_time(message);
         for (purpose, given_at) in given_before(&consents, message.occurred_at) {
             // Never before the consent itself (the start is kept a little behind our clock).
@@ -476,17 +527,14 @@ impl Dispatcher {
                     .record_restriction(self.outgoing(message, request))
                     .await?;
             }
-            Effect::RecordObjection
-            | Effect::RecordDirectMarketingObjection
-            | Effect::CheckErasure
+            Effect::CheckErasure
             | Effect::ListDisclosures
-            | Effect::StopProcessing => {
-                if !matches!(
-                    message.effect,
-                    Effect::RecordObjection | Effect::RecordDirectMarketingObjection
-                ) {
-                    return Err(Status::internal("not an objection"));
-                }
+            | Effect::StopProcessing
+            | Effect::RegisterClosedRequest
+            | Effect::RegisterClosedAppeal => {
+                return Err(Status::internal("not a restriction or objection"));
+            }
+            Effect::RecordObjection | Effect::RecordDirectMarketingObjection => {
                 let kind = if message.effect == Effect::RecordObjection {
                     consent::ObjectionKind::General
                 } else {
@@ -578,6 +626,9 @@ fn capture_method(channel: &str) -> consent::CaptureMethod {
         _ => consent::CaptureMethod::Electronic,
     }
 }
+
+/// The system our own records are registered under in the retention registry.
+pub const OWN_SYSTEM: &str = "subject-requests";
 
 /// How far behind our clock a start time sent to another service is kept at most.
 const RECEIVER_SKEW: time::Duration = time::Duration::seconds(5);

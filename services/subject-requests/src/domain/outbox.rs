@@ -25,11 +25,17 @@ pub enum Effect {
     /// person had given and restrict what must be kept (Art 17(1)(b), 17(3)), so the processing
     /// check denies.
     StopProcessing,
+    /// Retention service: a closed request is itself a record, kept 3 years after closure
+    /// (003 §19; class `subject-access-request`).
+    RegisterClosedRequest,
+    /// Retention service: a request closed after an appeal, kept 6 years after the appeal is
+    /// closed (003 §19; class `subject-access-request-appeal`).
+    RegisterClosedAppeal,
 }
 
 impl Effect {
     /// Every effect with its stored code.
-    pub const ALL: [(Self, &'static str); 6] = [
+    pub const ALL: [(Self, &'static str); 8] = [
         (Self::RecordRestriction, "consent.record_restriction"),
         (Self::RecordObjection, "consent.record_objection"),
         (
@@ -39,6 +45,14 @@ impl Effect {
         (Self::CheckErasure, "retention.check_erasure"),
         (Self::ListDisclosures, "consent.list_disclosures"),
         (Self::StopProcessing, "consent.stop_processing"),
+        (
+            Self::RegisterClosedRequest,
+            "retention.register_closed_request",
+        ),
+        (
+            Self::RegisterClosedAppeal,
+            "retention.register_closed_appeal",
+        ),
     ];
 
     /// The stored code.
@@ -62,7 +76,17 @@ impl Effect {
     /// is checked by then (it was asked for and arrived, or the handler started work without
     /// needing it). The outbox keeps one effect per request, so entering `in_progress` again adds
     /// nothing.
+    ///
+    /// Closing a request makes it a record of our own work, registered with the retention
+    /// service under the class its history decides: closed after an appeal, or not (003 §19).
     pub fn of_move(kind: RequestKind, from: RequestState, to: RequestState) -> Option<Self> {
+        if to == RequestState::Closed && from != RequestState::Closed {
+            return Some(if from == RequestState::Appealed {
+                Self::RegisterClosedAppeal
+            } else {
+                Self::RegisterClosedRequest
+            });
+        }
         if to != RequestState::InProgress || from == RequestState::InProgress {
             return None;
         }
@@ -91,6 +115,17 @@ impl Effect {
 }
 
 impl Effect {
+    /// The retention schedule's class of the record a closed request becomes (003 §19: SARs 3
+    /// years after closure, 6 after an appeal is closed). Every kind of request is kept as a SAR
+    /// is: the schedule has one class for the handling of individuals' rights.
+    pub fn record_class(self) -> Option<&'static str> {
+        match self {
+            Self::RegisterClosedRequest => Some("subject-access-request"),
+            Self::RegisterClosedAppeal => Some("subject-access-request-appeal"),
+            _ => None,
+        }
+    }
+
     /// What the retention service's answer to an open erasure request obliges: the recipients
     /// to tell and the processing to stop. Written with the answer, once.
     pub const AFTER_ERASURE_CHECK: [Self; 2] = [Self::ListDisclosures, Self::StopProcessing];
@@ -153,6 +188,23 @@ mod tests {
             None
         );
         assert_eq!(Effect::of_move(K::Access, S::Received, S::InProgress), None);
+    }
+
+    #[test]
+    fn a_closed_request_is_registered_as_a_record_of_its_class() {
+        for (kind, _) in RequestKind::ALL {
+            for from in [S::Completed, S::Refused, S::Withdrawn] {
+                assert_eq!(
+                    Effect::of_move(kind, from, S::Closed),
+                    Some(Effect::RegisterClosedRequest)
+                );
+            }
+            assert_eq!(
+                Effect::of_move(kind, S::Appealed, S::Closed),
+                Some(Effect::RegisterClosedAppeal)
+            );
+            assert_eq!(Effect::of_move(kind, S::Completed, S::Appealed), None);
+        }
     }
 
     #[test]

@@ -463,11 +463,14 @@ impl Outbox {
         Ok(())
     }
 
-    /// How the request reached us, e.g. `email`: a consent withdrawn because of it is recorded
-    /// as made the same way.
-    pub async fn request_channel(&self, message: &OutboxMessage) -> Result<String, StoreError> {
-        sqlx::query_scalar(
-            "SELECT channel FROM subject_requests.subject_requests \
+    /// How the request reached us (e.g. `email`) and when: a consent withdrawn because of it is
+    /// recorded as made the same way, and its record in the retention registry starts then.
+    pub async fn request_facts(
+        &self,
+        message: &OutboxMessage,
+    ) -> Result<(String, OffsetDateTime), StoreError> {
+        sqlx::query_as(
+            "SELECT channel, received_at FROM subject_requests.subject_requests \
              WHERE tenant_id = $1 AND subject_request_id = $2",
         )
         .bind(message.tenant.as_str())
