@@ -7,50 +7,18 @@
 //! pass (the receiver down, overloaded, timing out) are retried with backoff; a refusal of the
 //! message itself is kept for an operator and never retried.
 
-use std::sync::{Arc, RwLock};
-use std::time::Duration;
-
+use dps_platform::delivery::{self, Target, describe, is_transient};
 use dps_platform::{CallContext, ConfigError, Env};
 use dps_proto::consent::v1 as consent;
 use dps_proto::retention::v1 as retention;
-use tonic::transport::{Channel, Endpoint};
 use tonic::{Code, Status};
 use tracing::Instrument as _;
 
 use crate::domain::erasure::{Disclosed, RetainedRecord};
-use crate::domain::outbox::{Effect, backoff};
+use crate::domain::outbox::Effect;
 use crate::store::{Outbox, OutboxMessage};
 
-/// How the dispatcher paces itself.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct DispatchSettings {
-    /// How often to look for due messages when idle.
-    pub poll: Duration,
-    /// Messages claimed at once.
-    pub batch: i64,
-    /// How long a claimed message is left to one dispatcher before another may retry it; longer
-    /// than a delivery can take.
-    pub lease: Duration,
-    /// The wait after the first failure, doubled after each further one ...
-    pub backoff_base: Duration,
-    /// ... up to this.
-    pub backoff_max: Duration,
-    /// Deadline of one delivery call.
-    pub call_timeout: Duration,
-}
-
-impl Default for DispatchSettings {
-    fn default() -> Self {
-        Self {
-            poll: Duration::from_millis(250),
-            batch: 32,
-            lease: Duration::from_secs(30),
-            backoff_base: Duration::from_millis(500),
-            backoff_max: Duration::from_secs(60),
-            call_timeout: Duration::from_secs(5),
-        }
-    }
-}
+pub use dps_platform::delivery::DispatchSettings;
 
 /// The dispatcher's settings, from the environment:
 ///
@@ -78,10 +46,7 @@ impl OutboxConfig {
         Ok(Self {
             consent_url: env.get("DPS_CONSENT_URL").map(str::to_owned),
             retention_url: env.get("DPS_RETENTION_URL").map(str::to_owned),
-            settings: DispatchSettings {
-                poll: env.millis_or("DPS_OUTBOX_POLL_MS", DispatchSettings::default().poll)?,
-                ..DispatchSettings::default()
-            },
+            settings: DispatchSettings::from_env(env)?,
         })
     }
 }
@@ -134,8 +99,8 @@ pub fn start_from_env(
 /// waiting.
 #[derive(Debug, Clone, Default)]
 pub struct Targets {
-    consent: Arc<RwLock<Option<Channel>>>,
-    retention: Arc<RwLock<Option<Channel>>>,
+    consent: Target,
+    retention: Target,
 }
 
 impl Targets {
@@ -146,28 +111,13 @@ impl Targets {
 
     /// Points consent deliveries at `url` (`DPS_CONSENT_URL`, e.g. `http://consent:50051`).
     pub fn set_consent(&self, url: &str) -> Result<(), tonic::transport::Error> {
-        set(&self.consent, url)
+        self.consent.set(url)
     }
 
     /// Points retention calls at `url` (`DPS_RETENTION_URL`).
     pub fn set_retention(&self, url: &str) -> Result<(), tonic::transport::Error> {
-        set(&self.retention, url)
+        self.retention.set(url)
     }
-}
-
-fn set(slot: &RwLock<Option<Channel>>, url: &str) -> Result<(), tonic::transport::Error> {
-    let channel = Endpoint::from_shared(url.to_owned())?
-        .connect_timeout(Duration::from_secs(2))
-        .connect_lazy();
-    *slot.write().unwrap_or_else(|e| e.into_inner()) = Some(channel);
-    Ok(())
-}
-
-fn get(slot: &RwLock<Option<Channel>>, service: &str) -> Result<Channel, Status> {
-    slot.read()
-        .unwrap_or_else(|e| e.into_inner())
-        .clone()
-        .ok_or_else(|| Status::unavailable(format!("no {service} service address configured")))
 }
 
 /// Delivers the outbox.
@@ -245,11 +195,7 @@ impl Dispatcher {
                     self.outbox.disclosures_listed(&message, &disclosures).await
                 }
                 Err(status) if is_transient(status.code()) => {
-                    let wait = backoff(
-                        message.attempts,
-                        self.settings.backoff_base,
-                        self.settings.backoff_max,
-                    );
+                    let wait = self.settings.backoff(message.attempts);
                     tracing::warn!(
                         effect = message.effect.code(),
                         attempts = message.attempts,
@@ -316,7 +262,7 @@ impl Dispatcher {
             .record_class()
             .ok_or_else(|| Status::internal("not a record of our own work"))?;
         let (_, received_at) = self.request_facts(message).await?;
-        let channel = get(&self.targets.retention, "retention")?;
+        let channel = self.targets.retention.channel("retention")?;
         let mut client = retention::retention_service_client::RetentionServiceClient::new(channel);
         // The registry counts in calendar dates and refuses future ones against its UTC today.
         let today = time::OffsetDateTime::now_utc().date();
@@ -351,7 +297,7 @@ impl Dispatcher {
     /// Asks the consent service whom the person's data was disclosed to, every page. A
     /// question: asking twice is harmless, and the store adds each recipient's notice once.
     async fn list_disclosures(&self, message: &OutboxMessage) -> Result<Answer, Status> {
-        let channel = get(&self.targets.consent, "consent")?;
+        let channel = self.targets.consent.channel("consent")?;
         let mut client = consent::consent_service_client::ConsentServiceClient::new(channel);
         let mut out = Vec::new();
         let mut page_token = String::new();
@@ -393,7 +339,7 @@ impl Dispatcher {
     /// restriction is keyed by the message id; consents given after the acceptance are left
     /// alone, so a redelivery cannot undo a later choice of the person.
     async fn stop_processing(&self, message: &OutboxMessage) -> Result<(), Status> {
-        let channel = get(&self.targets.consent, "consent")?;
+        let channel = self.targets.consent.channel("consent")?;
         let mut client = consent::consent_service_client::ConsentServiceClient::new(channel);
         let listed = client
             .list_consents(self.outgoing(
@@ -464,7 +410,7 @@ impl Dispatcher {
     /// Asks the retention service which of the person's records must be kept. A question, not
     /// a change: asking twice is harmless, and only the first answer is kept (see the store).
     async fn check_erasure(&self, message: &OutboxMessage) -> Result<Answer, Status> {
-        let channel = get(&self.targets.retention, "retention")?;
+        let channel = self.targets.retention.channel("retention")?;
         let mut client = retention::retention_service_client::RetentionServiceClient::new(channel);
         let request = retention::CheckErasureRequest {
             person_id: message.person_id.clone(),
@@ -503,7 +449,7 @@ impl Dispatcher {
     }
 
     async fn to_consent(&self, message: &OutboxMessage) -> Result<(), Status> {
-        let channel = get(&self.targets.consent, "consent")?;
+        let channel = self.targets.consent.channel("consent")?;
         let mut client = consent::consent_service_client::ConsentServiceClient::new(channel);
         let request_id = message.message_id.to_string();
         let subject_request = message.subject_request.to_string();
@@ -561,28 +507,15 @@ impl Dispatcher {
         Ok(())
     }
 
-    /// The call as the caller who made the change, in the delivery's trace.
+    /// The call as the caller who made the change, in the delivery's trace (the delivery span
+    /// is the receiver's parent).
     fn outgoing<T>(&self, message: &OutboxMessage, body: T) -> tonic::Request<T> {
-        let mut request = tonic::Request::new(body);
-        request.set_timeout(self.settings.call_timeout);
-        CallContext {
+        let context = CallContext {
             tenant: message.tenant.clone(),
             caller: message.caller.clone(),
             roles: message.roles.clone(),
-        }
-        .write_to(request.metadata_mut());
-        // The delivery span (a child of the change's trace) is the caller's parent.
-        if let Ok(traced) =
-            dps_platform::trace_context::inject_into_request(tonic::Request::new(()))
-        {
-            for (key, value) in traced.metadata().iter().filter_map(|kv| match kv {
-                tonic::metadata::KeyAndValueRef::Ascii(k, v) => Some((k.clone(), v.clone())),
-                tonic::metadata::KeyAndValueRef::Binary(..) => None,
-            }) {
-                request.metadata_mut().insert(key, value);
-            }
-        }
-        request
+        };
+        delivery::outgoing(&context, self.settings.call_timeout, body)
     }
 }
 
@@ -633,28 +566,6 @@ pub const OWN_SYSTEM: &str = "subject-requests";
 /// How far behind our clock a start time sent to another service is kept at most.
 const RECEIVER_SKEW: time::Duration = time::Duration::seconds(5);
 
-/// Codes that may pass on a later try. Anything else is the message's own fault and would fail
-/// the same way again.
-fn is_transient(code: Code) -> bool {
-    matches!(
-        code,
-        Code::Unavailable
-            | Code::DeadlineExceeded
-            | Code::Aborted
-            | Code::ResourceExhausted
-            | Code::Internal
-            | Code::Unknown
-            | Code::Unauthenticated
-            | Code::Cancelled
-    )
-}
-
-/// What is kept of a failure: the code and the receiver's message, never more.
-fn describe(status: &Status) -> String {
-    let message: String = status.message().chars().take(500).collect();
-    format!("{:?}: {message}", status.code())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -668,7 +579,7 @@ mod tests {
         let config = OutboxConfig::from_env(&env).expect("valid");
         assert_eq!(config.consent_url.as_deref(), Some("http://consent:50051"));
         assert_eq!(config.retention_url, None, "unset: its messages wait");
-        assert_eq!(config.settings.poll, Duration::from_millis(50));
+        assert_eq!(config.settings.poll, std::time::Duration::from_millis(50));
         let zero = Env::from_pairs([("DPS_OUTBOX_POLL_MS", "0")]);
         let err = OutboxConfig::from_env(&zero).expect_err("zero");
         assert_eq!(err.var, "DPS_OUTBOX_POLL_MS");
@@ -706,24 +617,5 @@ mod tests {
             .map(|(p, _)| p)
             .collect();
         assert_eq!(later, ["purposes/survey"]);
-    }
-
-    #[test]
-    fn only_refusals_of_the_message_itself_are_final() {
-        for code in [
-            Code::Unavailable,
-            Code::DeadlineExceeded,
-            Code::Unauthenticated,
-        ] {
-            assert!(is_transient(code), "{code:?}");
-        }
-        for code in [
-            Code::InvalidArgument,
-            Code::FailedPrecondition,
-            Code::NotFound,
-            Code::PermissionDenied,
-        ] {
-            assert!(!is_transient(code), "{code:?}");
-        }
     }
 }

@@ -8,6 +8,7 @@
 pub mod config;
 pub mod context;
 pub mod db;
+pub mod delivery;
 pub mod error;
 pub mod identity;
 pub mod keystore;

@@ -1,8 +1,6 @@
 //! What other services must learn when a request moves (issue 10), and how often to retry.
 //! The store writes an [`Effect`] in the same transaction as the move; the dispatcher delivers it.
 
-use std::time::Duration;
-
 use super::{RequestKind, RequestState};
 
 /// A change another service must make because of a step here.
@@ -145,15 +143,6 @@ pub fn check_settled(owed: i64) -> Result<(), super::Rejection> {
     }
 }
 
-/// How long to wait after the `attempts`-th failed delivery: doubling from `base`, at most `max`,
-/// so an outage of the receiver is not hammered and a short one is soon over.
-pub fn backoff(attempts: u32, base: Duration, max: Duration) -> Duration {
-    let factor = 1u32
-        .checked_shl(attempts.saturating_sub(1).min(20))
-        .unwrap_or(u32::MAX);
-    base.saturating_mul(factor).min(max)
-}
-
 #[cfg(test)]
 mod tests {
     use super::RequestKind as K;
@@ -229,14 +218,5 @@ mod tests {
             assert_eq!(Effect::from_code(code), Some(effect));
         }
         assert_eq!(Effect::from_code("consent.unknown"), None);
-    }
-
-    #[test]
-    fn retries_back_off_by_doubling_up_to_the_cap() {
-        let base = Duration::from_millis(200);
-        let max = Duration::from_secs(10);
-        let waits: Vec<u128> = (1..=8).map(|n| backoff(n, base, max).as_millis()).collect();
-        assert_eq!(waits, [200, 400, 800, 1600, 3200, 6400, 10000, 10000]);
-        assert_eq!(backoff(u32::MAX, base, max), max);
     }
 }
