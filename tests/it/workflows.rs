@@ -1353,3 +1353,154 @@ mod own_records {
         suite.suite.shutdown().await;
     }
 }
+
+mod incidents {
+    //! Flow 5, breaches: a closed incident (its post-incident review) is a record of its class,
+    //! registered through the breaches outbox, once, even across a retention outage.
+
+    use super::erasure::retention;
+    use super::*;
+    use br::breaches_service_client::BreachesServiceClient;
+    use dps_proto::breaches::v1 as br;
+    use dps_proto::retention::v1 as rt;
+
+    fn at(hours_ago: i64) -> Option<prost_types::Timestamp> {
+        Some(dps_platform::proto_time::to_proto(
+            time::OffsetDateTime::now_utc() - time::Duration::hours(hours_ago),
+        ))
+    }
+
+    /// Records an incident classified as `serious` or not, and closes it with its review.
+    async fn closed_incident(suite: &Suite, title: &str, serious: bool) -> String {
+        let mut breaches = BreachesServiceClient::with_interceptor(
+            suite.gateway(),
+            bearer(Some(suite.token("acme-north")), &[]),
+        );
+        let incident = breaches
+            .create_incident(br::CreateIncidentRequest {
+                incident: Some(br::Incident {
+                    title: title.into(),
+                    aware_time: at(3),
+                    reported_by: "Registered manager".into(),
+                    classification: Some(br::Classification {
+                        personal_data_breach: serious,
+                        serious,
+                        kinds: if serious {
+                            vec![br::BreachKind::Availability.into()]
+                        } else {
+                            vec![]
+                        },
+                    }),
+                    ..Default::default()
+                }),
+                request_id: String::new(),
+            })
+            .await
+            .expect("incident")
+            .into_inner();
+        breaches
+            .record_review(br::RecordReviewRequest {
+                name: incident.name.clone(),
+                review: Some(br::Review {
+                    facts_and_cause: "Cause found".into(),
+                    effects: "Effects recorded".into(),
+                    lessons_learned: "Lessons learned".into(),
+                    review_time: at(0),
+                    reviewed_by: String::new(),
+                }),
+            })
+            .await
+            .expect("reviewed");
+        incident.name
+    }
+
+    /// The registry's record of the incident, read through the gateway (its id looked up in the
+    /// registry's table: incidents are about no one person to search by).
+    async fn registered(suite: &Suite, incident: &str) -> Option<rt::Record> {
+        let id: Option<uuid::Uuid> = sqlx::query_scalar(
+            "SELECT record_id FROM retention.records WHERE system = 'breaches' AND external_id = $1",
+        )
+        .bind(incident)
+        .fetch_optional(suite.db.pool())
+        .await
+        .expect("registry");
+        let id = id?;
+        let record = retention(suite)
+            .get_record(rt::GetRecordRequest {
+                name: format!("records/{id}"),
+            })
+            .await
+            .expect("record")
+            .into_inner();
+        Some(record)
+    }
+
+    async fn outbox(suite: &Suite) -> Vec<(i32, bool)> {
+        sqlx::query_as(
+            "SELECT attempts, delivered_at IS NOT NULL FROM breaches.outbox ORDER BY message_id",
+        )
+        .fetch_all(suite.db.pool())
+        .await
+        .expect("outbox")
+    }
+
+    #[tokio::test]
+    async fn closed_incidents_are_kept_20_years_if_serious_else_10_even_across_an_outage() {
+        let suite = harness::start().await;
+        let target = suite.suite.breaches_outbox_target();
+        let closed = {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                .await
+                .expect("bind");
+            format!("http://{}", listener.local_addr().expect("addr"))
+        };
+        target.set(&closed).expect("url");
+
+        let serious = closed_incident(&suite, "Ransomware on the rota server", true).await;
+        let minor = closed_incident(&suite, "Fax left on the printer", false).await;
+        let s = &suite;
+        eventually("retried while retention is down", || async move {
+            let rows = outbox(s).await;
+            (rows.len() == 2 && rows.iter().all(|(n, d)| *n >= 2 && !d)).then_some(())
+        })
+        .await;
+        assert!(registered(&suite, &serious).await.is_none());
+
+        target.set(&suite.suite.backends().retention).expect("url");
+        let today = time::OffsetDateTime::now_utc().date();
+        for (incident, class, years) in
+            [(&serious, "serious-incident", 20), (&minor, "incident", 10)]
+        {
+            let record = eventually(
+                "registered",
+                || async move { registered(s, incident).await },
+            )
+            .await;
+            assert_eq!(record.record_class_code, class);
+            assert_eq!(record.person_id, "", "about no one person");
+            let due = today.replace_year(today.year() + years).unwrap_or(today);
+            assert_eq!(record.review_date, due.to_string(), "{record:?}");
+        }
+
+        // Redelivered (a crash before the mark): still one record each.
+        eventually("delivered", || async move {
+            outbox(s).await.iter().all(|(_, d)| *d).then_some(())
+        })
+        .await;
+        sqlx::query("UPDATE breaches.outbox SET delivered_at = NULL, next_attempt_at = now()")
+            .execute(suite.db.pool())
+            .await
+            .expect("unmarked");
+        eventually("redelivered", || async move {
+            outbox(s).await.iter().all(|(_, d)| *d).then_some(())
+        })
+        .await;
+        let count: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM retention.records WHERE system = 'breaches'")
+                .fetch_one(suite.db.pool())
+                .await
+                .expect("count");
+        assert_eq!(count, 2);
+        suite.suite.shutdown().await;
+    }
+}

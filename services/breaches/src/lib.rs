@@ -6,11 +6,13 @@
 //! dashboard figures. Free text that may name people is sealed with `dps-crypto`.
 //!
 //! It owns the `breaches` schema and nothing else: it never reads another service's tables and
-//! asks other services over gRPC. Domain rules live in [`domain`], SQL in [`store`], the gRPC
-//! surface in [`grpc`].
+//! asks other services over gRPC, through a transactional outbox delivered by [`outbox`] (issue
+//! 10: a closed incident is registered with the retention service as a record of its class).
+//! Domain rules live in [`domain`], SQL in [`store`], the gRPC surface in [`grpc`].
 
 pub mod domain;
 pub mod grpc;
+pub mod outbox;
 pub mod store;
 
 use sqlx::PgPool;

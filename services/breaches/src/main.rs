@@ -2,5 +2,10 @@
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    dps_platform::main_support::run(dps_breaches::SPEC).await
+    // The outbox dispatcher runs beside the server (issue 10).
+    dps_platform::main_support::run_with(
+        dps_breaches::SPEC,
+        Some(dps_breaches::outbox::start_from_env),
+    )
+    .await
 }

@@ -130,7 +130,8 @@ pub struct RunningSuite {
     stop: watch::Sender<bool>,
     servers: Vec<JoinHandle<Result<(), dps_platform::server::ServeError>>>,
     outbox_targets: Targets,
-    dispatcher: JoinHandle<()>,
+    breaches_retention: dps_platform::delivery::Target,
+    dispatchers: Vec<JoinHandle<()>>,
     pool: sqlx::PgPool,
 }
 
@@ -191,6 +192,16 @@ pub async fn start(
         stopped.clone(),
     )
     .expect("loopback URLs we formatted are valid");
+    // Closed incidents are registered with retention through the breaches outbox.
+    let (breaches_retention, breaches_dispatcher) = dps_breaches::outbox::spawn(
+        pool.clone(),
+        &dps_breaches::outbox::OutboxConfig {
+            retention_url: Some(backends.retention.clone()),
+            settings: DispatchSettings::default(),
+        },
+        stopped.clone(),
+    )
+    .expect("loopback URLs we formatted are valid");
     let listener = bind(gateway_addr).await?;
     let gateway_addr = listener.local_addr().map_err(|source| SuiteError::Bind {
         addr: gateway_addr,
@@ -215,7 +226,8 @@ pub async fn start(
         stop,
         servers,
         outbox_targets,
-        dispatcher,
+        breaches_retention,
+        dispatchers: vec![dispatcher, breaches_dispatcher],
         pool,
     })
 }
@@ -247,12 +259,20 @@ impl RunningSuite {
         &self.outbox_targets
     }
 
-    /// Gracefully stops every server (drain calls in flight) and the outbox dispatcher, then
+    /// Where the breaches outbox delivers (the retention service): repointing it simulates a
+    /// moved or stopped retention service.
+    pub fn breaches_outbox_target(&self) -> &dps_platform::delivery::Target {
+        &self.breaches_retention
+    }
+
+    /// Gracefully stops every server (drain calls in flight) and the outbox dispatchers, then
     /// closes the pool.
     pub async fn shutdown(self) {
         let _ = self.stop.send(true);
-        if let Err(e) = self.dispatcher.await {
-            tracing::error!(error = %e, "outbox dispatcher failed");
+        for dispatcher in self.dispatchers {
+            if let Err(e) = dispatcher.await {
+                tracing::error!(error = %e, "outbox dispatcher failed");
+            }
         }
         for server in self.servers {
             match server.await {

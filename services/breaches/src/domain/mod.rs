@@ -15,6 +15,7 @@ pub mod followup;
 pub mod individuals;
 mod record;
 pub mod regulator;
+pub mod retention;
 pub mod settings;
 pub mod severity;
 

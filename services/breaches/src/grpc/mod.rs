@@ -307,8 +307,9 @@ impl BreachesService for Handlers {
             aware_at,
             OffsetDateTime::now_utc(),
         )?;
+        let traceparent = dps_platform::trace_context::current_traceparent();
         self.store
-            .record_review(&context.tenant, id, &review)
+            .record_review(&context, traceparent.as_deref(), id, &review)
             .await
             .map_err(Error::from)?;
         Ok(Response::new(self.incident(&context.tenant, id).await?))

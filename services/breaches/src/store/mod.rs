@@ -3,11 +3,13 @@
 //! the same transaction.
 
 mod dashboard;
+mod outbox;
 mod read;
 mod register;
 mod settings;
 
 pub use dashboard::Figures;
+pub use outbox::{Outbox, OutboxMessage, OutboxStatus};
 
 use dps_crypto::{Sealed, Vault, VaultError};
 use dps_platform::db::DbError;

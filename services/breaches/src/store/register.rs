@@ -2,6 +2,7 @@
 //! third parties and the review. Each locks the incident and checks the rules in one
 //! transaction.
 
+use dps_platform::CallContext;
 use dps_platform::db::DbError;
 use dps_types::{CallerId, TenantId};
 use sqlx::Postgres;
@@ -416,14 +417,29 @@ impl Store {
     }
 
     /// Records the post-incident review, once.
+    ///
+    /// The review closes the incident: in the same transaction, its registration as a record of
+    /// its class is owed to the retention service (issue 10 flow 5; 003 §19), written to the
+    /// outbox as `actor`, in the trace `traceparent`. An unclassified incident is refused.
     pub async fn record_review(
         &self,
-        tenant: &TenantId,
+        actor: &CallContext,
+        traceparent: Option<&str>,
         id: IncidentId,
         review: &Review,
     ) -> Result<(), StoreError> {
+        let tenant = &actor.tenant;
         let mut tx = self.pool.begin().await?;
         Self::lock(&mut tx, tenant, id).await?;
+        let (serious, created_at): (Option<bool>, OffsetDateTime) = sqlx::query_as(
+            "SELECT serious, created_at FROM breaches.incidents \
+             WHERE tenant_id = $1 AND incident_id = $2",
+        )
+        .bind(tenant.as_str())
+        .bind(id.as_uuid())
+        .fetch_one(&mut *tx)
+        .await?;
+        let class = crate::domain::retention::record_class(serious)?;
         let inserted = sqlx::query(
             "INSERT INTO breaches.reviews \
                  (tenant_id, incident_id, facts_and_cause, effects, lessons_learned, reviewed_at, \
@@ -447,6 +463,16 @@ impl Store {
             )
             .into());
         }
+        super::outbox::owe_registration(
+            &mut tx,
+            actor,
+            traceparent,
+            id,
+            class,
+            created_at.date(),
+            review.reviewed_at.date(),
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }

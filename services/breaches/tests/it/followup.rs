@@ -252,3 +252,80 @@ async fn actions_third_parties_and_the_review_are_recorded_and_bad_ones_refused(
     assert_eq!(status.code(), Code::FailedPrecondition);
     assert_eq!(count(&db, "reviews").await, 1);
 }
+
+#[tokio::test]
+async fn the_review_closes_an_incident_and_owes_retention_its_record_once() {
+    use dps_breaches::domain::IncidentId;
+    use dps_breaches::store::Outbox;
+    let (db, server) = start().await;
+    let mut client = client(&server, "acme-north");
+    let incident = client
+        .create_incident(create(misdirected_email()))
+        .await
+        .expect("created")
+        .into_inner();
+    let review = pb::Review {
+        facts_and_cause: "Wrong address picked from autocomplete".into(),
+        effects: "One family received another resident's care plan".into(),
+        lessons_learned: "Autocomplete off for external addresses".into(),
+        review_time: hours_ago(0),
+        reviewed_by: String::new(),
+    };
+    // Unclassified: whether it is serious decides its retention, so it cannot close yet.
+    let status = client
+        .record_review(pb::RecordReviewRequest {
+            name: incident.name.clone(),
+            review: Some(review.clone()),
+        })
+        .await
+        .expect_err("not classified");
+    assert_eq!(status.code(), Code::FailedPrecondition);
+    assert!(status.message().contains("classify"), "{status:?}");
+    assert_eq!(count(&db, "reviews").await, 0);
+    assert_eq!(count(&db, "outbox").await, 0);
+
+    client
+        .classify_incident(pb::ClassifyIncidentRequest {
+            name: incident.name.clone(),
+            classification: Some(pb::Classification {
+                personal_data_breach: true,
+                serious: true,
+                kinds: vec![pb::BreachKind::Confidentiality.into()],
+            }),
+        })
+        .await
+        .expect("classified");
+    client
+        .record_review(pb::RecordReviewRequest {
+            name: incident.name.clone(),
+            review: Some(review.clone()),
+        })
+        .await
+        .expect("reviewed");
+    let outbox = Outbox::new(db.pool().clone());
+    let tenant = dps_types::TenantId::parse("acme-north").expect("tenant");
+    let id = IncidentId::parse_name(&incident.name).expect("name");
+    let owed = outbox.of_incident(&tenant, id).await.expect("read");
+    assert_eq!(owed.len(), 1);
+    assert_eq!(owed[0].effect, "retention.register_closed_incident");
+    assert_eq!(owed[0].record_class_code, "serious-incident");
+    assert_eq!((owed[0].attempts, owed[0].delivered_at), (0, None));
+    // No dispatcher here: it waits. A second review is refused and owes nothing more.
+    client
+        .record_review(pb::RecordReviewRequest {
+            name: incident.name.clone(),
+            review: Some(review),
+        })
+        .await
+        .expect_err("once");
+    assert_eq!(
+        outbox.of_incident(&tenant, id).await.expect("read").len(),
+        1
+    );
+    let claimed = outbox
+        .claim(10, std::time::Duration::from_secs(30))
+        .await
+        .expect("claimed");
+    assert_eq!(claimed.len(), 1);
+    assert_eq!(claimed[0].external_id(), incident.name);
+}
