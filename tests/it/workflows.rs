@@ -1504,3 +1504,188 @@ mod incidents {
         suite.suite.shutdown().await;
     }
 }
+
+mod rectification {
+    //! Flow 3: a rectification request reaches every system holding the person's data (the
+    //! asset register and the record registry) and every recipient in the disclosures log.
+
+    use super::erasure::{retention, summary, tasks};
+    use super::*;
+    use dps_proto::retention::v1 as rt;
+
+    #[tokio::test]
+    async fn a_rectification_asks_every_holding_system_and_tells_every_recipient() {
+        let suite = harness::start().await;
+        let (mut consent, mut requests) = clients(&suite);
+        let mut retention = retention(&suite);
+        let person = "person-rectifies";
+        purpose_and_person(&mut consent, person).await;
+        consent
+            .record_disclosure(consent::RecordDisclosureRequest {
+                disclosure: Some(consent::Disclosure {
+                    person_id: person.into(),
+                    recipient: "St Mary's GP".into(),
+                    data_categories: vec!["contact details".into()],
+                    reason: "care".into(),
+                    lawful_basis: consent::LawfulBasis::PublicTask.into(),
+                    authorised_by: "R. Manager".into(),
+                    authoriser_role: consent::AuthoriserRole::SeniorManager.into(),
+                    disclose_time: Some(dps_platform::proto_time::to_proto(
+                        time::OffsetDateTime::now_utc() - time::Duration::hours(1),
+                    )),
+                    ..Default::default()
+                }),
+                request_id: String::new(),
+            })
+            .await
+            .expect("disclosure");
+        for (system, id) in [("care-records", "a-1"), ("hr", "e-1")] {
+            retention
+                .register_record(rt::RegisterRecordRequest {
+                    record: Some(rt::Record {
+                        record_class_code: "adult-health-record".into(),
+                        person_id: person.into(),
+                        system: system.into(),
+                        external_id: id.into(),
+                        create_date: "2024-01-01".into(),
+                        ..Default::default()
+                    }),
+                })
+                .await
+                .expect("registered");
+        }
+        // A filing cabinet registers nothing: it is searched by hand for everyone.
+        retention
+            .create_information_asset(rt::CreateInformationAssetRequest {
+                information_asset: Some(rt::InformationAsset {
+                    system: "paper-files".into(),
+                    display_name: "Paper files, Rose House office".into(),
+                    owner: "Registered manager".into(),
+                    service_area: "Residential care".into(),
+                    data_subjects: vec!["service users".into()],
+                    categories: vec![rt::DataCategory {
+                        name: "contact details".into(),
+                        special_category: false,
+                    }],
+                    protection_measures: vec!["locked cabinet".into()],
+                    retention: "adult-health-record".into(),
+                    registers_records: false,
+                    ..Default::default()
+                }),
+                request_id: String::new(),
+            })
+            .await
+            .expect("asset");
+
+        let created = requests
+            .create_subject_request(sr::CreateSubjectRequestRequest {
+                subject_request: Some(sr::SubjectRequest {
+                    kind: sr::RequestKind::Rectification.into(),
+                    channel: Channel::Email.into(),
+                    person_id: person.into(),
+                    receive_time: Some(dps_platform::proto_time::to_proto(
+                        time::OffsetDateTime::now_utc() - time::Duration::minutes(5),
+                    )),
+                    // The handler already knew of one system.
+                    fulfilment_tasks: vec![sr::FulfilmentTaskSpec {
+                        system: "care-records".into(),
+                        action: sr::TaskAction::Rectify.into(),
+                    }],
+                    ..Default::default()
+                }),
+                request_id: String::new(),
+            })
+            .await
+            .expect("created")
+            .into_inner();
+        let request = created.name;
+        requests
+            .transition_subject_request(sr::TransitionSubjectRequestRequest {
+                name: request.clone(),
+                transition: sr::Transition::Start.into(),
+                reason: String::new(),
+            })
+            .await
+            .expect("accepted");
+
+        use sr::TaskAction as A;
+        use sr::TaskState as S;
+        let expected = vec![
+            (
+                "St Mary's GP".to_owned(),
+                A::NotifyRecipient,
+                S::Pending,
+                vec![],
+            ),
+            ("care-records".to_owned(), A::Rectify, S::Pending, vec![]),
+            ("hr".to_owned(), A::Rectify, S::Pending, vec![]),
+            ("paper-files".to_owned(), A::Rectify, S::Pending, vec![]),
+        ];
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        let all = loop {
+            let all = tasks(&mut requests, &request).await;
+            if all.len() >= expected.len() {
+                break all;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "timed out: {:?}",
+                summary(&all)
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
+        assert_eq!(summary(&all), expected);
+        let gp = &all
+            .iter()
+            .find(|t| t.action() == A::NotifyRecipient)
+            .expect("notice")
+            .notice;
+        assert!(
+            gp.contains("(contact details) was inaccurate or incomplete and has been rectified"),
+            "{gp}"
+        );
+        let history = requests
+            .list_request_history(sr::ListRequestHistoryRequest {
+                name: request.clone(),
+            })
+            .await
+            .expect("history")
+            .into_inner()
+            .entries;
+        let found = history
+            .iter()
+            .find(|e| e.action == "systems_found")
+            .expect("systems_found in the history");
+        assert!(
+            found.reason.contains("paper-files (does not register"),
+            "{found:?}"
+        );
+        assert!(
+            !found.reason.contains("care-records"),
+            "given at intake: {found:?}"
+        );
+
+        // Every system and recipient done, then the request completes.
+        for task in &all {
+            requests
+                .complete_fulfilment_task(sr::CompleteFulfilmentTaskRequest {
+                    name: task.name.clone(),
+                    export_json: String::new(),
+                    affected_records: i64::from(task.action() == A::Rectify),
+                })
+                .await
+                .expect("done");
+        }
+        let done = requests
+            .transition_subject_request(sr::TransitionSubjectRequestRequest {
+                name: request.clone(),
+                transition: sr::Transition::Complete.into(),
+                reason: String::new(),
+            })
+            .await
+            .expect("completed")
+            .into_inner();
+        assert_eq!(done.state(), sr::RequestState::Completed);
+        suite.suite.shutdown().await;
+    }
+}

@@ -14,9 +14,10 @@ use dps_proto::retention::v1 as retention;
 use tonic::{Code, Status};
 use tracing::Instrument as _;
 
-use crate::domain::erasure::{Disclosed, RetainedRecord};
+use crate::domain::erasure::RetainedRecord;
+use crate::domain::notices::Disclosed;
 use crate::domain::outbox::Effect;
-use crate::store::{Outbox, OutboxMessage};
+use crate::store::{FoundSystem, Outbox, OutboxMessage};
 
 pub use dps_platform::delivery::DispatchSettings;
 
@@ -133,6 +134,7 @@ enum Answer {
     Done,
     ErasureChecked(Vec<RetainedRecord>),
     Disclosures(Vec<Disclosed>),
+    Systems(Vec<FoundSystem>),
 }
 
 impl Dispatcher {
@@ -191,6 +193,7 @@ impl Dispatcher {
                         .erasure_checked(&message, &records, delivery_trace.as_deref())
                         .await
                 }
+                Ok(Answer::Systems(systems)) => self.outbox.systems_found(&message, &systems).await,
                 Ok(Answer::Disclosures(disclosures)) => {
                     self.outbox.disclosures_listed(&message, &disclosures).await
                 }
@@ -240,7 +243,35 @@ impl Dispatcher {
                 .register_own_record(message)
                 .await
                 .map(|()| Answer::Done),
+            Effect::FindSystems => self.find_systems(message).await,
         }
+    }
+
+    /// Asks the retention service which systems may hold the person's data: those holding
+    /// registered records, and those in the asset register that do not register records (to be
+    /// searched by hand). A question: asking twice is harmless.
+    async fn find_systems(&self, message: &OutboxMessage) -> Result<Answer, Status> {
+        let channel = self.targets.retention.channel("retention")?;
+        let mut client = retention::retention_service_client::RetentionServiceClient::new(channel);
+        let found = client
+            .find_systems_for_person(self.outgoing(
+                message,
+                retention::FindSystemsForPersonRequest {
+                    person_id: message.person_id.clone(),
+                },
+            ))
+            .await?
+            .into_inner();
+        let retention::FindSystemsForPersonResponse { systems } = found;
+        Ok(Answer::Systems(
+            systems
+                .into_iter()
+                .map(|s| FoundSystem {
+                    system: s.system,
+                    reason: s.reason,
+                })
+                .collect(),
+        ))
     }
 
     async fn request_facts(
@@ -477,7 +508,8 @@ impl Dispatcher {
             | Effect::ListDisclosures
             | Effect::StopProcessing
             | Effect::RegisterClosedRequest
-            | Effect::RegisterClosedAppeal => {
+            | Effect::RegisterClosedAppeal
+            | Effect::FindSystems => {
                 return Err(Status::internal("not a restriction or objection"));
             }
             Effect::RecordObjection | Effect::RecordDirectMarketingObjection => {

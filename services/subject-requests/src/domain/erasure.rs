@@ -99,42 +99,6 @@ pub fn plan(request: &str, records: &[RetainedRecord]) -> ErasurePlan {
     }
 }
 
-/// One entry of the consent service's disclosures log, as far as a notice needs it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Disclosed {
-    /// The receiving organisation.
-    pub recipient: String,
-    /// What it received.
-    pub data_categories: Vec<String>,
-}
-
-/// One notice per recipient the person's data was disclosed to (Art 19; 001: recipients are told
-/// of rectification, erasure and restriction), with what they received; by recipient.
-pub fn recipient_notices(request: &str, disclosures: &[Disclosed]) -> Vec<(String, String)> {
-    let mut recipients: Vec<&str> = disclosures.iter().map(|d| d.recipient.as_str()).collect();
-    recipients.sort_unstable();
-    recipients.dedup();
-    recipients
-        .into_iter()
-        .map(|recipient| {
-            let mut categories: Vec<&str> = disclosures
-                .iter()
-                .filter(|d| d.recipient == recipient)
-                .flat_map(|d| d.data_categories.iter().map(String::as_str))
-                .collect();
-            categories.sort_unstable();
-            categories.dedup();
-            let notice = format!(
-                "The person's data we disclosed to you ({}) is being erased at their request \
-                 ({request}). Please erase your copy unless you must keep it, and confirm to us \
-                 (UK GDPR Art 19).",
-                categories.join(", ")
-            );
-            (recipient.to_owned(), notice)
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -189,33 +153,5 @@ mod tests {
         assert!(plan.kept_only.is_empty());
         assert_eq!(plan.erase.len(), 1);
         assert_eq!(super::plan("subjectRequests/1", &[]).erase, []);
-    }
-
-    #[test]
-    fn each_recipient_is_told_once_of_everything_it_received() {
-        let notices = recipient_notices(
-            "subjectRequests/1",
-            &[
-                Disclosed {
-                    recipient: "St Mary's GP".into(),
-                    data_categories: vec!["health".into()],
-                },
-                Disclosed {
-                    recipient: "County council".into(),
-                    data_categories: vec!["contact details".into()],
-                },
-                Disclosed {
-                    recipient: "St Mary's GP".into(),
-                    data_categories: vec!["contact details".into(), "health".into()],
-                },
-            ],
-        );
-        let whom: Vec<&str> = notices.iter().map(|(r, _)| r.as_str()).collect();
-        assert_eq!(whom, ["County council", "St Mary's GP"]);
-        assert!(
-            notices[1].1.contains("(contact details, health)"),
-            "{}",
-            notices[1].1
-        );
     }
 }

@@ -10,6 +10,7 @@ pub mod clock;
 pub mod complaint;
 pub mod erasure;
 pub mod lifecycle;
+pub mod notices;
 pub mod outbox;
 pub mod pack;
 pub mod refusal;

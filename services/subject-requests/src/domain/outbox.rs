@@ -16,8 +16,9 @@ pub enum Effect {
     /// Retention service: which of the person's records must be kept, and why (Art 17(3)); the
     /// answer is kept with the erasure request.
     CheckErasure,
-    /// Consent service, once retention answered an erasure request: whom the person's data was
-    /// disclosed to (the disclosures log), each told by a notice task (Art 19).
+    /// Consent service: whom the person's data was disclosed to (the disclosures log), each told
+    /// by a notice task (Art 19): once retention answered an erasure request, or once a
+    /// rectification request is accepted.
     ListDisclosures,
     /// Consent service, once retention answered an erasure request: withdraw the consents the
     /// person had given and restrict what must be kept (Art 17(1)(b), 17(3)), so the processing
@@ -29,11 +30,15 @@ pub enum Effect {
     /// Retention service: a request closed after an appeal, kept 6 years after the appeal is
     /// closed (003 §19; class `subject-access-request-appeal`).
     RegisterClosedAppeal,
+    /// Retention service: the systems that may hold the person's data (the information asset
+    /// register and the record registry), each given a task for the request (DESIGN §3.1
+    /// fulfilment): rectify for a rectification request.
+    FindSystems,
 }
 
 impl Effect {
     /// Every effect with its stored code.
-    pub const ALL: [(Self, &'static str); 8] = [
+    pub const ALL: [(Self, &'static str); 9] = [
         (Self::RecordRestriction, "consent.record_restriction"),
         (Self::RecordObjection, "consent.record_objection"),
         (
@@ -51,6 +56,7 @@ impl Effect {
             Self::RegisterClosedAppeal,
             "retention.register_closed_appeal",
         ),
+        (Self::FindSystems, "retention.find_systems"),
     ];
 
     /// The stored code.
@@ -77,27 +83,29 @@ impl Effect {
     ///
     /// Closing a request makes it a record of our own work, registered with the retention
     /// service under the class its history decides: closed after an appeal, or not (003 §19).
-    pub fn of_move(kind: RequestKind, from: RequestState, to: RequestState) -> Option<Self> {
+    pub fn of_move(kind: RequestKind, from: RequestState, to: RequestState) -> &'static [Self] {
         if to == RequestState::Closed && from != RequestState::Closed {
-            return Some(if from == RequestState::Appealed {
-                Self::RegisterClosedAppeal
+            return if from == RequestState::Appealed {
+                &[Self::RegisterClosedAppeal]
             } else {
-                Self::RegisterClosedRequest
-            });
+                &[Self::RegisterClosedRequest]
+            };
         }
         if to != RequestState::InProgress || from == RequestState::InProgress {
-            return None;
+            return &[];
         }
         match kind {
-            RequestKind::Restriction => Some(Self::RecordRestriction),
-            RequestKind::Objection => Some(Self::RecordObjection),
+            RequestKind::Restriction => &[Self::RecordRestriction],
+            RequestKind::Objection => &[Self::RecordObjection],
             // Owed on receipt already ([`Effect::on_intake`]); kept for requests recorded before.
-            RequestKind::DirectMarketingObjection => Some(Self::RecordDirectMarketingObjection),
-            RequestKind::Erasure => Some(Self::CheckErasure),
+            RequestKind::DirectMarketingObjection => &[Self::RecordDirectMarketingObjection],
+            RequestKind::Erasure => &[Self::CheckErasure],
+            // Every system holding the person's data corrects it, and every recipient is told
+            // (Art 16, 19).
+            RequestKind::Rectification => &[Self::FindSystems, Self::ListDisclosures],
             RequestKind::Access
-            | RequestKind::Rectification
             | RequestKind::Portability
-            | RequestKind::AutomatedDecisionReview => None,
+            | RequestKind::AutomatedDecisionReview => &[],
         }
     }
 }
@@ -129,16 +137,16 @@ impl Effect {
     pub const AFTER_ERASURE_CHECK: [Self; 2] = [Self::ListDisclosures, Self::StopProcessing];
 }
 
-/// An erasure request is not completed while another service has still to act on it (or to
-/// answer it): its erase and notice tasks come from those answers, and the processing check
-/// must deny before the person is told their data is gone.
+/// An erasure or rectification request is not completed while another service has still to act
+/// on it (or to answer it): its tasks come from those answers, and for an erasure the processing
+/// check must deny before the person is told their data is gone.
 pub fn check_settled(owed: i64) -> Result<(), super::Rejection> {
     if owed == 0 {
         Ok(())
     } else {
         Err(super::Rejection::Precondition(format!(
-            "{owed} step(s) in other services not yet done (retention check, recipients, \
-             stopping processing): wait for them, or see the outbox for why they fail"
+            "{owed} step(s) in other services not yet done (systems to ask, recipients to tell, \
+             processing to stop): wait for them, or see the outbox for why they fail"
         )))
     }
 }
@@ -153,30 +161,34 @@ mod tests {
     fn restrictions_and_objections_reach_the_consent_service_once_accepted() {
         assert_eq!(
             Effect::of_move(K::Restriction, S::Received, S::InProgress),
-            Some(Effect::RecordRestriction)
+            [Effect::RecordRestriction]
         );
         assert_eq!(
             Effect::of_move(K::Objection, S::AwaitingIdentity, S::InProgress),
-            Some(Effect::RecordObjection)
+            [Effect::RecordObjection]
         );
         assert_eq!(
             Effect::of_move(K::DirectMarketingObjection, S::AwaitingFee, S::InProgress),
-            Some(Effect::RecordDirectMarketingObjection)
+            [Effect::RecordDirectMarketingObjection]
         );
         assert_eq!(
             Effect::of_move(K::Erasure, S::AwaitingIdentity, S::InProgress),
-            Some(Effect::CheckErasure)
+            [Effect::CheckErasure]
         );
         // Not yet accepted, or already accepted, or a kind with no consent effect.
         assert_eq!(
             Effect::of_move(K::Restriction, S::Received, S::AwaitingIdentity),
-            None
+            []
         );
         assert_eq!(
             Effect::of_move(K::Restriction, S::InProgress, S::InProgress),
-            None
+            []
         );
-        assert_eq!(Effect::of_move(K::Access, S::Received, S::InProgress), None);
+        assert_eq!(Effect::of_move(K::Access, S::Received, S::InProgress), []);
+        assert_eq!(
+            Effect::of_move(K::Rectification, S::Received, S::InProgress),
+            [Effect::FindSystems, Effect::ListDisclosures]
+        );
     }
 
     #[test]
@@ -185,14 +197,14 @@ mod tests {
             for from in [S::Completed, S::Refused, S::Withdrawn] {
                 assert_eq!(
                     Effect::of_move(kind, from, S::Closed),
-                    Some(Effect::RegisterClosedRequest)
+                    [Effect::RegisterClosedRequest]
                 );
             }
             assert_eq!(
                 Effect::of_move(kind, S::Appealed, S::Closed),
-                Some(Effect::RegisterClosedAppeal)
+                [Effect::RegisterClosedAppeal]
             );
-            assert_eq!(Effect::of_move(kind, S::Completed, S::Appealed), None);
+            assert_eq!(Effect::of_move(kind, S::Completed, S::Appealed), []);
         }
     }
 

@@ -62,6 +62,23 @@ impl TaskAction {
         Self::ALL.iter().find(|(_, c)| *c == code).map(|(a, _)| *a)
     }
 
+    /// What each system holding the person's data is asked to do for a request of `kind`, when
+    /// the systems come from the information asset register (issue 10). `None`: no task per
+    /// system (erasure is scoped to records by the retention check instead).
+    pub fn for_request(kind: super::RequestKind) -> Option<Self> {
+        use super::RequestKind as K;
+        match kind {
+            K::Rectification => Some(Self::Rectify),
+            K::Access
+            | K::Portability
+            | K::Erasure
+            | K::Restriction
+            | K::Objection
+            | K::DirectMarketingObjection
+            | K::AutomatedDecisionReview => None,
+        }
+    }
+
     /// A notice tells someone; the other actions change a system's data.
     pub fn is_notice(self) -> bool {
         matches!(self, Self::NotifyRecipient | Self::NotifyPerson)

@@ -12,7 +12,7 @@ mod tasks;
 
 pub use complaints::{ComplaintFigures, ComplaintFilter, ComplaintHistoryEntry, ComplaintPageKey};
 pub use dashboard::Figures;
-pub use outbox::{Actor, Outbox, OutboxMessage, OutboxStatus};
+pub use outbox::{Actor, FoundSystem, Outbox, OutboxMessage, OutboxStatus};
 pub use pack::PackInfo;
 
 pub use tasks::TaskPageKey;
@@ -760,7 +760,10 @@ impl Store {
             crate::domain::review::check_release(unapproved, policy.health_release_needs_approval)?;
             let check = accuracy::check_in(&mut tx, tenant, id).await?;
             crate::domain::accuracy::check_closable(&check)?;
-            if locked.kind == RequestKind::Erasure {
+            if matches!(
+                locked.kind,
+                RequestKind::Erasure | RequestKind::Rectification
+            ) {
                 let owed = outbox::owed(&mut tx, tenant, id).await?;
                 crate::domain::outbox::check_settled(owed)?;
             }

@@ -10,10 +10,11 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::StoreError;
-use crate::domain::erasure::{self, Disclosed, RetainedRecord};
+use crate::domain::erasure::{self, RetainedRecord};
+use crate::domain::notices::{self, Disclosed};
 use crate::domain::outbox::Effect;
 use crate::domain::tasks::{PERSON, TaskAction, TaskId};
-use crate::domain::{RequestState, SubjectRequestId};
+use crate::domain::{RequestKind, RequestState, SubjectRequestId};
 
 /// An effect to deliver, as claimed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -109,27 +110,26 @@ pub(super) async fn follow_move(
     occurred_at: OffsetDateTime,
     actor: &Actor<'_>,
 ) -> Result<(), StoreError> {
-    let Some(effect) = Effect::of_move(locked.kind, locked.state, next) else {
-        return Ok(());
-    };
-    sqlx::query(
-        "INSERT INTO subject_requests.outbox \
-             (tenant_id, message_id, subject_request_id, effect, person_id, occurred_at, caller, \
-              roles, traceparent) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
-         ON CONFLICT ON CONSTRAINT outbox_effect_key DO NOTHING",
-    )
-    .bind(tenant.as_str())
-    .bind(Uuid::now_v7())
-    .bind(id.as_uuid())
-    .bind(effect.code())
-    .bind(&locked.person_id)
-    .bind(occurred_at)
-    .bind(actor.caller.as_str())
-    .bind(actor.roles)
-    .bind(actor.traceparent)
-    .execute(&mut **tx)
-    .await?;
+    for effect in Effect::of_move(locked.kind, locked.state, next) {
+        sqlx::query(
+            "INSERT INTO subject_requests.outbox \
+                 (tenant_id, message_id, subject_request_id, effect, person_id, occurred_at, \
+                  caller, roles, traceparent) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+             ON CONFLICT ON CONSTRAINT outbox_effect_key DO NOTHING",
+        )
+        .bind(tenant.as_str())
+        .bind(Uuid::now_v7())
+        .bind(id.as_uuid())
+        .bind(effect.code())
+        .bind(&locked.person_id)
+        .bind(occurred_at)
+        .bind(actor.caller.as_str())
+        .bind(actor.roles)
+        .bind(actor.traceparent)
+        .execute(&mut **tx)
+        .await?;
+    }
     Ok(())
 }
 
@@ -185,6 +185,30 @@ async fn insert_notice(
     .execute(&mut **tx)
     .await?;
     Ok(())
+}
+
+async fn request_kind(
+    tx: &mut Transaction<'_, Postgres>,
+    message: &OutboxMessage,
+) -> Result<RequestKind, StoreError> {
+    let kind: String = sqlx::query_scalar(
+        "SELECT kind FROM subject_requests.subject_requests \
+         WHERE tenant_id = $1 AND subject_request_id = $2",
+    )
+    .bind(message.tenant.as_str())
+    .bind(message.subject_request.as_uuid())
+    .fetch_one(&mut **tx)
+    .await?;
+    RequestKind::from_code(&kind).ok_or(StoreError::Corrupt("kind"))
+}
+
+/// A system the retention service says may hold the person's data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FoundSystem {
+    /// Its name, as in the asset register.
+    pub system: String,
+    /// Why it is listed (records registered there, or a system searched by hand).
+    pub reason: String,
 }
 
 async fn mark_delivered(
@@ -446,8 +470,9 @@ impl Outbox {
         disclosures: &[Disclosed],
     ) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
+        let kind = request_kind(&mut tx, message).await?;
         for (recipient, notice) in
-            erasure::recipient_notices(&message.subject_request.to_string(), disclosures)
+            notices::recipient_notices(kind, &message.subject_request.to_string(), disclosures)
         {
             insert_notice(
                 &mut tx,
@@ -457,6 +482,69 @@ impl Outbox {
                 &notice,
             )
             .await?;
+        }
+        mark_delivered(&mut tx, message).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The systems the retention service says may hold the person's data
+    /// ([`Effect::FindSystems`]): each given the task the request's kind needs, written with the
+    /// delivered mark; one task per system and action, so a redelivery or a task given at intake
+    /// adds nothing. A request no longer open gets no tasks.
+    pub async fn systems_found(
+        &self,
+        message: &OutboxMessage,
+        systems: &[FoundSystem],
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let (kind, state, is_open): (String, String, bool) = sqlx::query_as(
+            "SELECT kind, state, is_open FROM subject_requests.subject_requests \
+             WHERE tenant_id = $1 AND subject_request_id = $2 FOR UPDATE",
+        )
+        .bind(message.tenant.as_str())
+        .bind(message.subject_request.as_uuid())
+        .fetch_one(&mut *tx)
+        .await?;
+        let kind = RequestKind::from_code(&kind).ok_or(StoreError::Corrupt("kind"))?;
+        let state = RequestState::from_code(&state).ok_or(StoreError::Corrupt("state"))?;
+        if let (Some(action), true) = (TaskAction::for_request(kind), is_open) {
+            let mut added = Vec::new();
+            for found in systems {
+                let inserted = sqlx::query(
+                    "INSERT INTO subject_requests.fulfilment_tasks \
+                         (tenant_id, task_id, subject_request_id, system, action) \
+                     VALUES ($1, $2, $3, $4, $5) \
+                     ON CONFLICT ON CONSTRAINT fulfilment_tasks_system_action_key DO NOTHING",
+                )
+                .bind(message.tenant.as_str())
+                .bind(TaskId::generate().as_uuid())
+                .bind(message.subject_request.as_uuid())
+                .bind(&found.system)
+                .bind(action.code())
+                .execute(&mut *tx)
+                .await?;
+                if inserted.rows_affected() == 1 {
+                    added.push(format!("{} ({})", found.system, found.reason));
+                }
+            }
+            if !added.is_empty() {
+                super::insert_history(
+                    &mut tx,
+                    &message.tenant,
+                    message.subject_request,
+                    "systems_found",
+                    Some(state),
+                    state,
+                    &message.caller,
+                    &format!(
+                        "{} task(s) from the information asset register: {}",
+                        action.code(),
+                        added.join("; ")
+                    ),
+                )
+                .await?;
+            }
         }
         mark_delivered(&mut tx, message).await?;
         tx.commit().await?;

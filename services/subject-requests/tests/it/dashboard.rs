@@ -45,7 +45,7 @@ async fn figures_count_states_due_overdue_and_time_to_complete() {
     // Due Thu 1 Oct 2026, completed today: late.
     let late = created(
         &mut north,
-        request(pb::RequestKind::Rectification, date!(2026 - 09 - 01)),
+        request(pb::RequestKind::Objection, date!(2026 - 09 - 01)),
     )
     .await;
     complete(&mut north, &late.name).await;
