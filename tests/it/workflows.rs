@@ -1689,3 +1689,172 @@ mod rectification {
         suite.suite.shutdown().await;
     }
 }
+
+mod lifting {
+    //! Flow 2, lifting: a restriction while accuracy is checked reaches the consent service, and
+    //! is lifted there only with the time the person was told beforehand (Art 18(3)), never
+    //! before it was recorded, even when consent was down for both steps.
+
+    use super::*;
+
+    async fn rectification(requests: &mut Requests, person: &str) -> String {
+        accepted(requests, sr::RequestKind::Rectification, person).await
+    }
+
+    async fn restrict(requests: &mut Requests, request: &str) {
+        requests
+            .restrict_while_checking_accuracy(sr::RestrictWhileCheckingAccuracyRequest {
+                subject_request: request.into(),
+            })
+            .await
+            .expect("restricted");
+    }
+
+    async fn lift(requests: &mut Requests, request: &str, told: time::OffsetDateTime) {
+        requests
+            .lift_accuracy_restriction(sr::LiftAccuracyRestrictionRequest {
+                subject_request: request.into(),
+                told_time: Some(dps_platform::proto_time::to_proto(told)),
+            })
+            .await
+            .expect("lifted");
+    }
+
+    async fn the_restriction(consent: &mut Consent, person: &str) -> Vec<consent::Restriction> {
+        consent
+            .list_restrictions_and_objections(consent::ListRestrictionsAndObjectionsRequest {
+                person_id: person.into(),
+            })
+            .await
+            .expect("listed")
+            .into_inner()
+            .restrictions
+    }
+
+    async fn lifted_eventually(consent: &mut Consent, person: &str) -> consent::Restriction {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            let all = the_restriction(consent, person).await;
+            if let [only] = all.as_slice()
+                && only.lift_time.is_some()
+            {
+                return only.clone();
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "timed out waiting for the lift: {all:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    #[tokio::test]
+    async fn a_restriction_while_accuracy_is_checked_is_lifted_in_consent_after_the_person_is_told()
+    {
+        let suite = harness::start().await;
+        let (mut consent, mut requests) = clients(&suite);
+        let person = "person-accuracy";
+        let purpose = purpose_and_person(&mut consent, person).await;
+        let request = rectification(&mut requests, person).await;
+        restrict(&mut requests, &request).await;
+        let decision =
+            denied_eventually(&mut consent, person, &purpose, "the restriction arrives").await;
+        assert_eq!(decision.reason(), consent::DecisionReason::Restricted);
+        let restriction = &the_restriction(&mut consent, person).await[0];
+        assert_eq!(
+            restriction.ground(),
+            consent::RestrictionGround::AccuracyContested
+        );
+        assert_eq!(restriction.subject_request, request);
+
+        let told = time::OffsetDateTime::now_utc();
+        let told = told
+            .replace_microsecond(told.microsecond())
+            .expect("to the microsecond, as stored");
+        lift(&mut requests, &request, told).await;
+        let lifted = lifted_eventually(&mut consent, person).await;
+        assert_eq!(
+            lifted.person_told_time,
+            Some(dps_platform::proto_time::to_proto(told)),
+            "consent records when the person was told"
+        );
+        assert!(!lifted.active);
+        assert!(check(&mut consent, person, &purpose).await.allowed);
+        suite.suite.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn a_lift_never_overtakes_the_restriction_it_lifts() {
+        let suite = harness::start().await;
+        let (mut consent, mut requests) = clients(&suite);
+        let person = "person-accuracy-outage";
+        let purpose = purpose_and_person(&mut consent, person).await;
+        let request = rectification(&mut requests, person).await;
+        let targets = suite.suite.outbox_targets();
+        let closed = {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                .await
+                .expect("bind");
+            format!("http://{}", listener.local_addr().expect("addr"))
+        };
+        targets.set_consent(&closed).expect("url");
+        restrict(&mut requests, &request).await;
+        let told = time::OffsetDateTime::now_utc();
+        lift(&mut requests, &request, told).await;
+        let (s, r) = (&suite, &request);
+        eventually("both retried", || async move {
+            let rows: Vec<(String, i32)> = sqlx::query_as(
+                "SELECT effect, attempts FROM subject_requests.outbox \
+                 WHERE subject_request_id = $1::uuid AND delivered_at IS NULL \
+                   AND effect IN ('consent.record_accuracy_restriction', \
+                                  'consent.lift_restriction')",
+            )
+            .bind(r.trim_start_matches("subjectRequests/"))
+            .fetch_all(s.db.pool())
+            .await
+            .expect("outbox");
+            (rows.len() == 2 && rows.iter().all(|(_, n)| *n >= 2)).then_some(())
+        })
+        .await;
+        // The lift is due first now; it must still wait for the restriction.
+        sqlx::query(
+            "UPDATE subject_requests.outbox SET next_attempt_at = now() + interval '1 hour' \
+             WHERE subject_request_id = $1::uuid AND effect = 'consent.record_accuracy_restriction'",
+        )
+        .bind(request.trim_start_matches("subjectRequests/"))
+        .execute(suite.db.pool())
+        .await
+        .expect("held back");
+        targets
+            .set_consent(&suite.suite.backends().consent)
+            .expect("url");
+        let error: String = eventually("the lift waits", || async move {
+            sqlx::query_scalar::<_, Option<String>>(
+                "SELECT last_error FROM subject_requests.outbox \
+                 WHERE subject_request_id = $1::uuid AND effect = 'consent.lift_restriction' \
+                   AND last_error LIKE 'Unavailable: the restriction is not recorded%'",
+            )
+            .bind(r.trim_start_matches("subjectRequests/"))
+            .fetch_optional(s.db.pool())
+            .await
+            .expect("outbox")
+            .flatten()
+        })
+        .await;
+        assert!(error.contains("lifted after it"), "{error}");
+        assert!(the_restriction(&mut consent, person).await.is_empty());
+
+        sqlx::query(
+            "UPDATE subject_requests.outbox SET next_attempt_at = now() \
+             WHERE subject_request_id = $1::uuid",
+        )
+        .bind(request.trim_start_matches("subjectRequests/"))
+        .execute(suite.db.pool())
+        .await
+        .expect("released");
+        let lifted = lifted_eventually(&mut consent, person).await;
+        assert!(!lifted.active);
+        assert!(check(&mut consent, person, &purpose).await.allowed);
+        suite.suite.shutdown().await;
+    }
+}

@@ -232,10 +232,12 @@ impl Dispatcher {
     async fn deliver(&self, message: &OutboxMessage) -> Result<Answer, Status> {
         match message.effect {
             Effect::RecordRestriction
+            | Effect::RecordAccuracyRestriction
             | Effect::RecordObjection
             | Effect::RecordDirectMarketingObjection => {
                 self.to_consent(message).await.map(|()| Answer::Done)
             }
+            Effect::LiftRestriction => self.lift_restriction(message).await.map(|()| Answer::Done),
             Effect::CheckErasure => self.check_erasure(message).await,
             Effect::ListDisclosures => self.list_disclosures(message).await,
             Effect::StopProcessing => self.stop_processing(message).await.map(|()| Answer::Done),
@@ -245,6 +247,63 @@ impl Dispatcher {
                 .map(|()| Answer::Done),
             Effect::FindSystems => self.find_systems(message).await,
         }
+    }
+
+    /// Lifts, in the consent service, the restriction this request recorded there, with the
+    /// time the person was told beforehand (Art 18(3)). Waits until that restriction was
+    /// delivered (a lift overtaking it would leave it in place for good); a restriction already
+    /// lifted there is done.
+    async fn lift_restriction(&self, message: &OutboxMessage) -> Result<(), Status> {
+        let recorded = self
+            .outbox
+            .is_delivered(message, Effect::RecordAccuracyRestriction)
+            .await
+            .map_err(|e| {
+                tracing::warn!(error = %e, "outbox: cannot read the outbox");
+                Status::unavailable("cannot read the outbox")
+            })?;
+        if !recorded {
+            return Err(Status::unavailable(
+                "the restriction is not recorded in the consent service yet: lifted after it",
+            ));
+        }
+        // The time the person was told is recorded as it is, never moved: one told moments ago
+        // waits until no clock can see it in its future.
+        if message.occurred_at > time::OffsetDateTime::now_utc() - RECEIVER_SKEW {
+            return Err(Status::unavailable(
+                "the person was told moments ago: lifted once that time is past every clock",
+            ));
+        }
+        let channel = self.targets.consent.channel("consent")?;
+        let mut client = consent::consent_service_client::ConsentServiceClient::new(channel);
+        let listed = client
+            .list_restrictions_and_objections(self.outgoing(
+                message,
+                consent::ListRestrictionsAndObjectionsRequest {
+                    person_id: message.person_id.clone(),
+                },
+            ))
+            .await?
+            .into_inner();
+        let subject_request = message.subject_request.to_string();
+        for restriction in listed
+            .restrictions
+            .into_iter()
+            .filter(|r| r.subject_request == subject_request && r.active)
+        {
+            client
+                .lift_restriction(self.outgoing(
+                    message,
+                    consent::LiftRestrictionRequest {
+                        name: restriction.name,
+                        person_told_time: Some(dps_platform::proto_time::to_proto(
+                            message.occurred_at,
+                        )),
+                    },
+                ))
+                .await?;
+        }
+        Ok(())
     }
 
     /// Asks the retention service which systems may hold the person's data: those holding
@@ -486,14 +545,25 @@ impl Dispatcher {
         let subject_request = message.subject_request.to_string();
         let start_time = Some(dps_platform::proto_time::to_proto(self.start_time(message)));
         match message.effect {
-            Effect::RecordRestriction => {
+            Effect::RecordRestriction | Effect::RecordAccuracyRestriction => {
+                let (ground, reason) = if message.effect == Effect::RecordRestriction {
+                    // The request does not carry its Art 18(1) ground yet: recorded as the
+                    // ground that needs no further fact (the person contests lawfulness).
+                    (
+                        consent::RestrictionGround::UnlawfulProcessing,
+                        format!("restriction request {subject_request} accepted"),
+                    )
+                } else {
+                    (
+                        consent::RestrictionGround::AccuracyContested,
+                        format!("accuracy contested in {subject_request}, being checked"),
+                    )
+                };
                 let request = consent::RecordRestrictionRequest {
                     restriction: Some(consent::Restriction {
                         person_id: message.person_id.clone(),
-                        // The request does not carry its Art 18(1) ground yet: recorded as the
-                        // ground that needs no further fact (the person contests lawfulness).
-                        ground: consent::RestrictionGround::UnlawfulProcessing.into(),
-                        reason: format!("restriction request {subject_request} accepted"),
+                        ground: ground.into(),
+                        reason,
                         start_time,
                         subject_request,
                         ..Default::default()
@@ -509,7 +579,8 @@ impl Dispatcher {
             | Effect::StopProcessing
             | Effect::RegisterClosedRequest
             | Effect::RegisterClosedAppeal
-            | Effect::FindSystems => {
+            | Effect::FindSystems
+            | Effect::LiftRestriction => {
                 return Err(Status::internal("not a restriction or objection"));
             }
             Effect::RecordObjection | Effect::RecordDirectMarketingObjection => {

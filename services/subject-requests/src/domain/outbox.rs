@@ -34,11 +34,17 @@ pub enum Effect {
     /// register and the record registry), each given a task for the request (DESIGN §3.1
     /// fulfilment): rectify for a rectification request.
     FindSystems,
+    /// Consent service: restrict processing while the accuracy of the data is checked
+    /// (Art 18(1)(a)), so the processing check denies.
+    RecordAccuracyRestriction,
+    /// Consent service: lift that restriction, recording when the person was told beforehand
+    /// (Art 18(3); 003 §11.7.3). Sent only once the restriction is recorded there.
+    LiftRestriction,
 }
 
 impl Effect {
     /// Every effect with its stored code.
-    pub const ALL: [(Self, &'static str); 9] = [
+    pub const ALL: [(Self, &'static str); 11] = [
         (Self::RecordRestriction, "consent.record_restriction"),
         (Self::RecordObjection, "consent.record_objection"),
         (
@@ -57,6 +63,11 @@ impl Effect {
             "retention.register_closed_appeal",
         ),
         (Self::FindSystems, "retention.find_systems"),
+        (
+            Self::RecordAccuracyRestriction,
+            "consent.record_accuracy_restriction",
+        ),
+        (Self::LiftRestriction, "consent.lift_restriction"),
     ];
 
     /// The stored code.

@@ -110,9 +110,10 @@ impl SubjectRequestsService for Handlers {
         let context = CallContext::from_request(&request)?;
         let pb::RestrictWhileCheckingAccuracyRequest { subject_request } = request.into_inner();
         let id = convert::subject_request_name("subject_request", &subject_request)?;
+        let traceparent = dps_platform::trace_context::current_traceparent();
         let check = self
             .store
-            .restrict_for_accuracy(&context.tenant, &context.caller, id)
+            .restrict_for_accuracy(&context.tenant, &actor(&context, &traceparent), id)
             .await
             .map_err(Error::from)?;
         Ok(Response::new(convert::accuracy_to_proto(id, &check)))
@@ -125,9 +126,10 @@ impl SubjectRequestsService for Handlers {
     ) -> Result<Response<pb::AccuracyCheck>, Status> {
         let context = CallContext::from_request(&request)?;
         let (id, told_at) = convert::lift(request.into_inner())?;
+        let traceparent = dps_platform::trace_context::current_traceparent();
         let check = self
             .store
-            .lift_accuracy_restriction(&context.tenant, &context.caller, id, told_at)
+            .lift_accuracy_restriction(&context.tenant, &actor(&context, &traceparent), id, told_at)
             .await
             .map_err(Error::from)?;
         Ok(Response::new(convert::accuracy_to_proto(id, &check)))

@@ -6,9 +6,11 @@ use dps_types::{CallerId, Masked, TenantId};
 use sqlx::{Postgres, Transaction};
 use time::OffsetDateTime;
 
+use super::outbox::{self, Actor};
 use super::{Store, StoreError, insert_history, tasks};
 use crate::domain::SubjectRequestId;
 use crate::domain::accuracy::{self, AccuracyCheck, Dispute, Lift};
+use crate::domain::outbox::Effect;
 use crate::domain::tasks::{TaskAction, TaskSpec};
 
 /// The label the note's ciphertext is bound to.
@@ -104,13 +106,15 @@ impl Store {
     }
 
     /// Restricts processing while accuracy is checked: a restrict task for every system that
-    /// was given a task for this request. Restricting again changes nothing.
+    /// was given a task for this request, and the restriction owed to the consent service (so
+    /// the processing check denies). Restricting again changes nothing.
     pub async fn restrict_for_accuracy(
         &self,
         tenant: &TenantId,
-        caller: &CallerId,
+        actor: &Actor<'_>,
         id: SubjectRequestId,
     ) -> Result<AccuracyCheck, StoreError> {
+        let caller = actor.caller;
         let mut tx = self.pool.begin().await?;
         let locked = Self::lock(&mut tx, tenant, id).await?;
         let current = check_in(&mut tx, tenant, id).await?;
@@ -160,19 +164,31 @@ impl Store {
                 "processing restricted while accuracy is checked (Art 18(1)(a))",
             )
             .await?;
+            outbox::owe(
+                &mut tx,
+                tenant,
+                id,
+                &locked.person_id,
+                Effect::RecordAccuracyRestriction,
+                OffsetDateTime::now_utc(),
+                actor,
+            )
+            .await?;
         }
         tx.commit().await?;
         self.accuracy_check(tenant, id).await
     }
 
-    /// Lifts the restriction, the person having been told at `told_at` (Art 18(3)).
+    /// Lifts the restriction, the person having been told at `told_at` (Art 18(3)); the lift,
+    /// with that time, is owed to the consent service.
     pub async fn lift_accuracy_restriction(
         &self,
         tenant: &TenantId,
-        caller: &CallerId,
+        actor: &Actor<'_>,
         id: SubjectRequestId,
         told_at: Option<OffsetDateTime>,
     ) -> Result<AccuracyCheck, StoreError> {
+        let caller = actor.caller;
         let mut tx = self.pool.begin().await?;
         let locked = Self::lock(&mut tx, tenant, id).await?;
         let current = check_in(&mut tx, tenant, id).await?;
@@ -197,6 +213,17 @@ impl Store {
             locked.state,
             caller,
             "the person was told before the restriction was lifted (Art 18(3))",
+        )
+        .await?;
+        // The time the person was told travels as the step's time: consent records it.
+        outbox::owe(
+            &mut tx,
+            tenant,
+            id,
+            &locked.person_id,
+            Effect::LiftRestriction,
+            told_at,
+            actor,
         )
         .await?;
         tx.commit().await?;

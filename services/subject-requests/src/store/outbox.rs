@@ -111,25 +111,49 @@ pub(super) async fn follow_move(
     actor: &Actor<'_>,
 ) -> Result<(), StoreError> {
     for effect in Effect::of_move(locked.kind, locked.state, next) {
-        sqlx::query(
-            "INSERT INTO subject_requests.outbox \
-                 (tenant_id, message_id, subject_request_id, effect, person_id, occurred_at, \
-                  caller, roles, traceparent) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
-             ON CONFLICT ON CONSTRAINT outbox_effect_key DO NOTHING",
+        owe(
+            tx,
+            tenant,
+            id,
+            &locked.person_id,
+            *effect,
+            occurred_at,
+            actor,
         )
-        .bind(tenant.as_str())
-        .bind(Uuid::now_v7())
-        .bind(id.as_uuid())
-        .bind(effect.code())
-        .bind(&locked.person_id)
-        .bind(occurred_at)
-        .bind(actor.caller.as_str())
-        .bind(actor.roles)
-        .bind(actor.traceparent)
-        .execute(&mut **tx)
         .await?;
     }
+    Ok(())
+}
+
+/// Writes `effect` of request `id` about `person_id`, caused by a step of `actor` at
+/// `occurred_at`, inside the step's transaction; once per request and effect.
+pub(super) async fn owe(
+    tx: &mut Transaction<'_, Postgres>,
+    tenant: &TenantId,
+    id: SubjectRequestId,
+    person_id: &str,
+    effect: Effect,
+    occurred_at: OffsetDateTime,
+    actor: &Actor<'_>,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO subject_requests.outbox \
+             (tenant_id, message_id, subject_request_id, effect, person_id, occurred_at, caller, \
+              roles, traceparent) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+         ON CONFLICT ON CONSTRAINT outbox_effect_key DO NOTHING",
+    )
+    .bind(tenant.as_str())
+    .bind(Uuid::now_v7())
+    .bind(id.as_uuid())
+    .bind(effect.code())
+    .bind(person_id)
+    .bind(occurred_at)
+    .bind(actor.caller.as_str())
+    .bind(actor.roles)
+    .bind(actor.traceparent)
+    .execute(&mut **tx)
+    .await?;
     Ok(())
 }
 
@@ -566,6 +590,24 @@ impl Outbox {
         .fetch_optional(&self.pool)
         .await?
         .ok_or_else(|| StoreError::NotFound(message.subject_request.to_string()))
+    }
+
+    /// Whether the request's `effect` was delivered: a lift waits for the restriction it lifts.
+    pub async fn is_delivered(
+        &self,
+        message: &OutboxMessage,
+        effect: Effect,
+    ) -> Result<bool, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM subject_requests.outbox \
+             WHERE tenant_id = $1 AND subject_request_id = $2 AND effect = $3 \
+               AND delivered_at IS NOT NULL)",
+        )
+        .bind(message.tenant.as_str())
+        .bind(message.subject_request.as_uuid())
+        .bind(effect.code())
+        .fetch_one(&self.pool)
+        .await?)
     }
 
     /// The receiver refused the message for good: keep it for an operator, never retry.
