@@ -1858,3 +1858,248 @@ mod lifting {
         suite.suite.shutdown().await;
     }
 }
+
+mod erasure_suggestions {
+    //! Flow 6: a consent withdrawal that leaves no lawful basis puts the person on the DPO's
+    //! list of erasure suggestions; nothing is erased.
+
+    use super::*;
+
+    async fn consent_purpose(consent: &mut Consent, name: &str) -> String {
+        consent
+            .create_purpose(consent::CreatePurposeRequest {
+                purpose: Some(consent::Purpose {
+                    display_name: name.into(),
+                    lawful_basis: consent::LawfulBasis::Consent.into(),
+                    data_categories: vec!["images".into()],
+                    notice_audience: consent::Audience::ServiceUsers.into(),
+                    ..Default::default()
+                }),
+                request_id: String::new(),
+            })
+            .await
+            .expect("purpose")
+            .into_inner()
+            .name
+    }
+
+    async fn give_then_withdraw(
+        consent: &mut Consent,
+        person: &str,
+        notice: &str,
+        give: &[&str],
+        withdraw: &[&str],
+    ) {
+        consent
+            .register_person(consent::RegisterPersonRequest {
+                person_id: person.into(),
+            })
+            .await
+            .expect("person");
+        let ago = |s: i64| {
+            Some(dps_platform::proto_time::to_proto(
+                time::OffsetDateTime::now_utc() - time::Duration::seconds(s),
+            ))
+        };
+        for purpose in give {
+            consent
+                .record_consent(consent::RecordConsentRequest {
+                    person_id: person.into(),
+                    purpose: (*purpose).into(),
+                    notice: notice.into(),
+                    method: consent::CaptureMethod::Written.into(),
+                    action: consent::ConsentAction::OptIn.into(),
+                    consent_time: ago(600),
+                    giver: Some(consent::ConsentGiver {
+                        role: consent::GiverRole::Self_.into(),
+                        ..Default::default()
+                    }),
+                    evidence_reference: "form".into(),
+                    ..Default::default()
+                })
+                .await
+                .expect("given");
+        }
+        for purpose in withdraw {
+            consent
+                .withdraw_consent(consent::WithdrawConsentRequest {
+                    person_id: person.into(),
+                    purpose: (*purpose).into(),
+                    method: consent::CaptureMethod::Electronic.into(),
+                    withdraw_time: ago(60),
+                })
+                .await
+                .expect("withdrawn");
+        }
+    }
+
+    async fn suggested(consent: &mut Consent) -> Vec<consent::ErasureSuggestion> {
+        consent
+            .list_erasure_suggestions(consent::ListErasureSuggestionsRequest::default())
+            .await
+            .expect("listed")
+            .into_inner()
+            .suggestions
+    }
+
+    #[tokio::test]
+    async fn a_withdrawal_leaving_no_lawful_basis_is_a_suggestion_for_the_dpo_not_an_erasure() {
+        let suite = harness::start().await;
+        let (mut consent, mut requests) = clients(&suite);
+        let newsletter = consent_purpose(&mut consent, "Family newsletter").await;
+        let photos = consent_purpose(&mut consent, "Photos on the noticeboard").await;
+        let notice = consent
+            .publish_notice(consent::PublishNoticeRequest {
+                notice: Some(consent::Notice {
+                    audience: consent::Audience::ServiceUsers.into(),
+                    title: "How we use your information".into(),
+                    uri: "https://example.org/privacy".into(),
+                    publish_time: Some(dps_platform::proto_time::to_proto(
+                        time::OffsetDateTime::now_utc() - time::Duration::days(1),
+                    )),
+                    ..Default::default()
+                }),
+                request_id: String::new(),
+            })
+            .await
+            .expect("notice")
+            .into_inner()
+            .name;
+        // Withdrew everything; withdrew one of two; never withdrew.
+        give_then_withdraw(
+            &mut consent,
+            "person-gone",
+            &notice,
+            &[&newsletter, &photos],
+            &[&newsletter, &photos],
+        )
+        .await;
+        give_then_withdraw(
+            &mut consent,
+            "person-partly",
+            &notice,
+            &[&newsletter, &photos],
+            &[&photos],
+        )
+        .await;
+        give_then_withdraw(&mut consent, "person-stays", &notice, &[&newsletter], &[]).await;
+
+        let list = suggested(&mut consent).await;
+        let whom: Vec<&str> = list.iter().map(|s| s.person_id.as_str()).collect();
+        assert_eq!(whom, ["person-gone"]);
+        let mut withdrawn = list[0].withdrawn_purposes.clone();
+        withdrawn.sort();
+        let mut both = vec![newsletter.clone(), photos.clone()];
+        both.sort();
+        assert_eq!(withdrawn, both);
+        assert!(list[0].reason.contains("Art 17(1)(b)"), "{:?}", list[0]);
+        // A suggestion, not an erasure: the ledger is intact and no request was opened.
+        assert_eq!(
+            consent
+                .list_consents(consent::ListConsentsRequest {
+                    person_id: "person-gone".into(),
+                    purpose: String::new(),
+                })
+                .await
+                .expect("ledger")
+                .into_inner()
+                .consents
+                .len(),
+            4
+        );
+        let opened = requests
+            .list_subject_requests(sr::ListSubjectRequestsRequest::default())
+            .await
+            .expect("listed")
+            .into_inner()
+            .subject_requests;
+        assert!(opened.is_empty());
+
+        // Another lawful basis now covers everyone: no longer eligible.
+        purpose_and_person(&mut consent, "person-gone").await;
+        assert!(suggested(&mut consent).await.is_empty());
+
+        // Bad pages name their field.
+        for (request, field) in [
+            (
+                consent::ListErasureSuggestionsRequest {
+                    page_size: -1,
+                    page_token: String::new(),
+                },
+                "page_size",
+            ),
+            (
+                consent::ListErasureSuggestionsRequest {
+                    page_size: 0,
+                    page_token: "person-gone".into(),
+                },
+                "page_token",
+            ),
+        ] {
+            let err = consent
+                .list_erasure_suggestions(request)
+                .await
+                .expect_err("bad page");
+            assert_eq!(err.code(), tonic::Code::InvalidArgument);
+            let fields: Vec<String> = dps_platform::error::field_violations(&err)
+                .into_iter()
+                .map(|(f, _)| f)
+                .collect();
+            assert_eq!(fields, [field]);
+        }
+        suite.suite.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn suggestions_page_through_everyone_who_withdrew_everything() {
+        let suite = harness::start().await;
+        let (mut consent, _) = clients(&suite);
+        let newsletter = consent_purpose(&mut consent, "Family newsletter").await;
+        let notice = consent
+            .publish_notice(consent::PublishNoticeRequest {
+                notice: Some(consent::Notice {
+                    audience: consent::Audience::ServiceUsers.into(),
+                    title: "How we use your information".into(),
+                    uri: "https://example.org/privacy".into(),
+                    publish_time: Some(dps_platform::proto_time::to_proto(
+                        time::OffsetDateTime::now_utc() - time::Duration::days(1),
+                    )),
+                    ..Default::default()
+                }),
+                request_id: String::new(),
+            })
+            .await
+            .expect("notice")
+            .into_inner()
+            .name;
+        for person in ["p-1", "p-2", "p-3"] {
+            give_then_withdraw(
+                &mut consent,
+                person,
+                &notice,
+                &[&newsletter],
+                &[&newsletter],
+            )
+            .await;
+        }
+        let mut seen = Vec::new();
+        let mut page_token = String::new();
+        loop {
+            let page = consent
+                .list_erasure_suggestions(consent::ListErasureSuggestionsRequest {
+                    page_size: 2,
+                    page_token,
+                })
+                .await
+                .expect("page")
+                .into_inner();
+            seen.extend(page.suggestions.into_iter().map(|s| s.person_id));
+            if page.next_page_token.is_empty() {
+                break;
+            }
+            page_token = page.next_page_token;
+        }
+        assert_eq!(seen, ["p-1", "p-2", "p-3"]);
+        suite.suite.shutdown().await;
+    }
+}

@@ -197,6 +197,9 @@ pub const TABLE: &[(&str, &[Role])] = &[
     ("/dps.consent.v1.ConsentService/BatchCheckProcessing", EVERYONE_WORKING),
     ("/dps.consent.v1.ConsentService/RecordDisclosure", HANDLE_AND_PLATFORMS),
     ("/dps.consent.v1.ConsentService/ListDisclosures", READ),
+    // The DPO's list of people eligible for erasure (issue 10 flow 6): case handlers and
+    // auditors, not platforms.
+    ("/dps.consent.v1.ConsentService/ListErasureSuggestions", READ),
     ("/dps.consent.v1.ConsentService/WatchChanges", &[Dpo, ComplianceManager, Controller, HrPlatform, CareRecordPlatform]),
     // Breaches (issue 7): anyone working may report an incident; the controller and the DPO
     // classify, assess and notify; staff carry out containment; the band-to-outcome mapping is

@@ -73,6 +73,9 @@ impl Handlers {
     }
 }
 
+/// Marks a page token of the erasure suggestions: the last person examined follows it.
+const SUGGESTION_TOKEN: &str = "after:";
+
 #[tonic::async_trait]
 impl ConsentService for Handlers {
     #[instrument(skip_all, fields(rpc = "GetSettings", tenant_id = tracing::field::Empty))]
@@ -974,6 +977,91 @@ impl ConsentService for Handlers {
         };
         Ok(Response::new(pb::ListDisclosuresResponse {
             disclosures: rows.iter().map(convert::disclosure_to_proto).collect(),
+            next_page_token,
+        }))
+    }
+
+    #[instrument(skip_all, fields(rpc = "ListErasureSuggestions", tenant_id = tracing::field::Empty))]
+    async fn list_erasure_suggestions(
+        &self,
+        request: Request<pb::ListErasureSuggestionsRequest>,
+    ) -> Reply<pb::ListErasureSuggestionsResponse> {
+        let context = CallContext::from_request(&request)?;
+        let pb::ListErasureSuggestionsRequest {
+            page_size,
+            page_token,
+        } = request.into_inner();
+        let mut r = Reader::default();
+        let limit = convert::page_size(&mut r, page_size);
+        let after = if page_token.is_empty() {
+            None
+        } else {
+            let after = page_token.strip_prefix(SUGGESTION_TOKEN);
+            if after.is_none() {
+                r.add("page_token", "a page token from the previous response");
+            }
+            after
+        };
+        r.finish(Some(()))?;
+        let candidates = self
+            .store
+            .withdrawn_everything(&context.tenant, after, limit)
+            .await
+            .map_err(Error::from)?;
+        let next_page_token = match candidates.last() {
+            Some((person, _, _)) if candidates.len() as i64 == limit => {
+                format!("{SUGGESTION_TOKEN}{person}")
+            }
+            _ => String::new(),
+        };
+        // Every purpose of the tenant: another lawful basis may still allow processing.
+        let mut purposes = Vec::new();
+        loop {
+            let page = self
+                .store
+                .list_purposes(
+                    &context.tenant,
+                    purposes.last().map(|p: &PurposeId| p.as_uuid()),
+                    500,
+                )
+                .await
+                .map_err(Error::from)?;
+            let full = page.len() == 500;
+            purposes.extend(page.into_iter().map(|p| p.id));
+            if !full {
+                break;
+            }
+        }
+        let now = OffsetDateTime::now_utc();
+        let mut suggestions = Vec::new();
+        for (person, withdrawn, last) in candidates {
+            let items: Vec<(&str, PurposeId)> =
+                purposes.iter().map(|p| (person.as_str(), *p)).collect();
+            let outcomes = self
+                .checker
+                .check(&context.tenant, &items, now)
+                .await
+                .map_err(Error::from)?;
+            let allowed = outcomes.iter().any(
+                |o| matches!(o, crate::check::Outcome::Decided(decision, _) if decision.allowed),
+            );
+            if allowed {
+                continue;
+            }
+            suggestions.push(pb::ErasureSuggestion {
+                person_id: person,
+                withdrawn_purposes: withdrawn
+                    .into_iter()
+                    .map(|p| PurposeId::from_uuid(p).to_string())
+                    .collect(),
+                last_withdraw_time: Some(dps_platform::proto_time::to_proto(last)),
+                reason: "every consent given was withdrawn and no other lawful basis allows \
+                         processing for any purpose now (Art 17(1)(b)): consider erasure"
+                    .into(),
+            });
+        }
+        Ok(Response::new(pb::ListErasureSuggestionsResponse {
+            suggestions,
             next_page_token,
         }))
     }

@@ -351,6 +351,34 @@ impl Store {
         ))
     }
 
+    /// People of the tenant after `after` (by id), at most `limit`, whose latest ledger entry
+    /// for every purpose they ever consented to is a withdrawal: (person, purposes withdrawn,
+    /// latest withdrawal). Candidates for erasure (issue 10 flow 6); whether another basis
+    /// still allows processing is for the processing check to say.
+    pub async fn withdrawn_everything(
+        &self,
+        tenant: &TenantId,
+        after: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<(String, Vec<Uuid>, OffsetDateTime)>, StoreError> {
+        Ok(sqlx::query_as(
+            "WITH w_latest AS ( \
+                 SELECT DISTINCT ON (person_id, purpose_id) person_id, purpose_id, event, \
+                        occurred_at \
+                 FROM consent.consent_events \
+                 WHERE tenant_id = $1 AND ($2::text IS NULL OR person_id > $2) \
+                 ORDER BY person_id, purpose_id, seq DESC) \
+             SELECT person_id, array_agg(purpose_id ORDER BY purpose_id), max(occurred_at) \
+             FROM w_latest GROUP BY person_id HAVING bool_and(event = 'withdrawn') \
+             ORDER BY person_id LIMIT $3",
+        )
+        .bind(tenant.as_str())
+        .bind(after)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
     /// The person's ledger, oldest first, optionally for one purpose.
     pub async fn list_consents(
         &self,
