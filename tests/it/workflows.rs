@@ -2103,3 +2103,223 @@ mod erasure_suggestions {
         suite.suite.shutdown().await;
     }
 }
+
+mod access_pack {
+    //! Flow 4: an access response's supplementary information comes from the other services:
+    //! purposes and bases (consent), recipients (disclosures log and asset register), retention
+    //! (the schedule, per record), categories (asset register); and the systems asked come from
+    //! the asset register and the record registry.
+
+    use super::erasure::{retention, summary, tasks};
+    use super::*;
+    use dps_proto::retention::v1 as rt;
+
+    fn ago(seconds: i64) -> Option<prost_types::Timestamp> {
+        Some(dps_platform::proto_time::to_proto(
+            time::OffsetDateTime::now_utc() - time::Duration::seconds(seconds),
+        ))
+    }
+
+    async fn consent_purpose(consent: &mut Consent, name: &str) -> String {
+        consent
+            .create_purpose(consent::CreatePurposeRequest {
+                purpose: Some(consent::Purpose {
+                    display_name: name.into(),
+                    lawful_basis: consent::LawfulBasis::Consent.into(),
+                    data_categories: vec!["images".into()],
+                    notice_audience: consent::Audience::ServiceUsers.into(),
+                    ..Default::default()
+                }),
+                request_id: String::new(),
+            })
+            .await
+            .expect("purpose")
+            .into_inner()
+            .name
+    }
+
+    #[tokio::test]
+    async fn an_access_pack_draws_its_supplementary_information_from_the_other_services() {
+        let suite = harness::start().await;
+        let (mut consent, mut requests) = clients(&suite);
+        let mut retention = retention(&suite);
+        let person = "person-asks";
+        // Purposes: a public task (allowed), one consented to, one not.
+        purpose_and_person(&mut consent, person).await;
+        let newsletter = consent_purpose(&mut consent, "Family newsletter").await;
+        consent_purpose(&mut consent, "Photos on the noticeboard").await;
+        let notice = consent
+            .publish_notice(consent::PublishNoticeRequest {
+                notice: Some(consent::Notice {
+                    audience: consent::Audience::ServiceUsers.into(),
+                    title: "How we use your information".into(),
+                    uri: "https://example.org/privacy".into(),
+                    publish_time: ago(86_400),
+                    ..Default::default()
+                }),
+                request_id: String::new(),
+            })
+            .await
+            .expect("notice")
+            .into_inner()
+            .name;
+        consent
+            .record_consent(consent::RecordConsentRequest {
+                person_id: person.into(),
+                purpose: newsletter,
+                notice,
+                method: consent::CaptureMethod::Written.into(),
+                action: consent::ConsentAction::OptIn.into(),
+                consent_time: ago(3600),
+                giver: Some(consent::ConsentGiver {
+                    role: consent::GiverRole::Self_.into(),
+                    ..Default::default()
+                }),
+                evidence_reference: "form".into(),
+                ..Default::default()
+            })
+            .await
+            .expect("consent");
+        consent
+            .record_disclosure(consent::RecordDisclosureRequest {
+                disclosure: Some(consent::Disclosure {
+                    person_id: person.into(),
+                    recipient: "St Mary's GP".into(),
+                    data_categories: vec!["health".into()],
+                    reason: "care".into(),
+                    lawful_basis: consent::LawfulBasis::PublicTask.into(),
+                    authorised_by: "R. Manager".into(),
+                    authoriser_role: consent::AuthoriserRole::SeniorManager.into(),
+                    disclose_time: ago(600),
+                    ..Default::default()
+                }),
+                request_id: String::new(),
+            })
+            .await
+            .expect("disclosure");
+        retention
+            .create_information_asset(rt::CreateInformationAssetRequest {
+                information_asset: Some(rt::InformationAsset {
+                    system: "care-records".into(),
+                    display_name: "Care record platform".into(),
+                    owner: "Registered manager".into(),
+                    service_area: "Residential care".into(),
+                    data_subjects: vec!["service users".into()],
+                    categories: vec![
+                        rt::DataCategory {
+                            name: "health".into(),
+                            special_category: true,
+                        },
+                        rt::DataCategory {
+                            name: "contact details".into(),
+                            special_category: false,
+                        },
+                    ],
+                    protection_measures: vec!["role-based access".into()],
+                    retention: "adult-health-record".into(),
+                    recipients: vec!["Local authority".into()],
+                    international_transfers: vec![rt::InternationalTransfer {
+                        destination: "Ireland (hosting)".into(),
+                        safeguard: "adequacy regulations".into(),
+                    }],
+                    registers_records: true,
+                    ..Default::default()
+                }),
+                request_id: String::new(),
+            })
+            .await
+            .expect("asset");
+        retention
+            .register_record(rt::RegisterRecordRequest {
+                record: Some(rt::Record {
+                    record_class_code: "adult-health-record".into(),
+                    person_id: person.into(),
+                    system: "care-records".into(),
+                    external_id: "a-1".into(),
+                    create_date: "2020-01-01".into(),
+                    discharge_date: "2024-03-15".into(),
+                    ..Default::default()
+                }),
+            })
+            .await
+            .expect("record");
+
+        let request = accepted(&mut requests, sr::RequestKind::Access, person).await;
+        let (s, r) = (&suite, &request);
+        eventually("every service answered", || async move {
+            let owed: i64 = sqlx::query_scalar(
+                "SELECT count(*) FROM subject_requests.outbox \
+                 WHERE subject_request_id = $1::uuid AND delivered_at IS NULL",
+            )
+            .bind(r.trim_start_matches("subjectRequests/"))
+            .fetch_one(s.db.pool())
+            .await
+            .expect("outbox");
+            (owed == 0).then_some(())
+        })
+        .await;
+        let all = tasks(&mut requests, &request).await;
+        assert_eq!(
+            summary(&all),
+            [(
+                "care-records".to_owned(),
+                sr::TaskAction::Export,
+                sr::TaskState::Pending,
+                vec![]
+            )],
+            "the system holding the person's records is asked"
+        );
+        requests
+            .complete_fulfilment_task(sr::CompleteFulfilmentTaskRequest {
+                name: all[0].name.clone(),
+                export_json: r#"{"notes":["seen by GP"]}"#.into(),
+                affected_records: 0,
+            })
+            .await
+            .expect("exported");
+
+        // The handler gives only what no service knows: where the data came from.
+        requests
+            .build_response_pack(sr::BuildResponsePackRequest {
+                subject_request: request.clone(),
+                supplementary_information: Some(sr::SupplementaryInformation {
+                    sources: vec!["the person and their GP".into()],
+                    ..Default::default()
+                }),
+            })
+            .await
+            .expect("built");
+        let pack = {
+            use tokio_stream::StreamExt as _;
+            let mut stream = requests
+                .download_response_pack(sr::DownloadResponsePackRequest {
+                    subject_request: request.clone(),
+                })
+                .await
+                .expect("download")
+                .into_inner();
+            let mut bytes = Vec::new();
+            while let Some(chunk) = stream.next().await {
+                bytes.extend(chunk.expect("chunk").data);
+            }
+            String::from_utf8(bytes).expect("utf-8")
+        };
+        for part in [
+            "Care planning (lawful basis: a public task)",
+            "Family newsletter (lawful basis: your consent)",
+            "St Mary's GP",
+            "Local authority",
+            "health (special category)",
+            "Ireland (hosting): adequacy regulations",
+            "care-records a-1: adult-health-record",
+            "the person and their GP",
+        ] {
+            assert!(pack.contains(part), "{part:?} in {pack}");
+        }
+        assert!(
+            !pack.contains("Photos on the noticeboard"),
+            "not consented: {pack}"
+        );
+        suite.suite.shutdown().await;
+    }
+}

@@ -17,6 +17,7 @@ use tracing::Instrument as _;
 use crate::domain::erasure::RetainedRecord;
 use crate::domain::notices::Disclosed;
 use crate::domain::outbox::Effect;
+use crate::domain::pack::SourceField;
 use crate::store::{FoundSystem, Outbox, OutboxMessage};
 
 pub use dps_platform::delivery::DispatchSettings;
@@ -135,6 +136,7 @@ enum Answer {
     ErasureChecked(Vec<RetainedRecord>),
     Disclosures(Vec<Disclosed>),
     Systems(Vec<FoundSystem>),
+    Sources(SourceField, Vec<String>),
 }
 
 impl Dispatcher {
@@ -194,6 +196,9 @@ impl Dispatcher {
                         .await
                 }
                 Ok(Answer::Systems(systems)) => self.outbox.systems_found(&message, &systems).await,
+                Ok(Answer::Sources(field, entries)) => {
+                    self.outbox.sources_found(&message, field, &entries).await
+                }
                 Ok(Answer::Disclosures(disclosures)) => {
                     self.outbox.disclosures_listed(&message, &disclosures).await
                 }
@@ -246,7 +251,85 @@ impl Dispatcher {
                 .await
                 .map(|()| Answer::Done),
             Effect::FindSystems => self.find_systems(message).await,
+            Effect::ListPurposes => self.list_purposes(message).await,
+            Effect::ListRetention => self.list_retention(message).await,
         }
+    }
+
+    /// Asks the consent service which purposes the person's data may be processed for now, and
+    /// on which lawful basis: every purpose of the tenant, checked for the person (Art 15(1)(a)).
+    async fn list_purposes(&self, message: &OutboxMessage) -> Result<Answer, Status> {
+        let channel = self.targets.consent.channel("consent")?;
+        let mut client = consent::consent_service_client::ConsentServiceClient::new(channel);
+        let mut purposes = Vec::new();
+        let mut page_token = String::new();
+        loop {
+            let page = client
+                .list_purposes(self.outgoing(
+                    message,
+                    consent::ListPurposesRequest {
+                        page_size: 500,
+                        page_token,
+                    },
+                ))
+                .await?
+                .into_inner();
+            purposes.extend(page.purposes);
+            if page.next_page_token.is_empty() {
+                break;
+            }
+            page_token = page.next_page_token;
+        }
+        let mut entries = Vec::new();
+        for chunk in purposes.chunks(1000) {
+            let checks = chunk
+                .iter()
+                .map(|p| consent::CheckProcessingRequest {
+                    person_id: message.person_id.clone(),
+                    purpose: p.name.clone(),
+                })
+                .collect();
+            let decisions = client
+                .batch_check_processing(
+                    self.outgoing(message, consent::BatchCheckProcessingRequest { checks }),
+                )
+                .await?
+                .into_inner()
+                .decisions;
+            for (purpose, decision) in chunk.iter().zip(decisions) {
+                if decision.allowed {
+                    entries.push(format!(
+                        "{} (lawful basis: {})",
+                        purpose.display_name,
+                        basis_in_words(decision.lawful_basis())
+                    ));
+                }
+            }
+        }
+        Ok(Answer::Sources(SourceField::Purposes, entries))
+    }
+
+    /// Asks the retention service how long each of the person's records is kept under the
+    /// schedule (Art 15(1)(d)); the same per-record answer an erasure check reads.
+    async fn list_retention(&self, message: &OutboxMessage) -> Result<Answer, Status> {
+        let channel = self.targets.retention.channel("retention")?;
+        let mut client = retention::retention_service_client::RetentionServiceClient::new(channel);
+        let answer = client
+            .check_erasure(self.outgoing(
+                message,
+                retention::CheckErasureRequest {
+                    person_id: message.person_id.clone(),
+                },
+            ))
+            .await?
+            .into_inner();
+        let entries = answer
+            .records
+            .into_iter()
+            .filter_map(|r| r.record)
+            .map(|r| format!("{} {}: {}", r.system, r.external_id, r.explanation))
+            .collect();
+        Ok(Answer::Sources(SourceField::Retention, entries))
     }
 
     /// Lifts, in the consent service, the restriction this request recorded there, with the
@@ -325,9 +408,35 @@ impl Dispatcher {
         Ok(Answer::Systems(
             systems
                 .into_iter()
-                .map(|s| FoundSystem {
-                    system: s.system,
-                    reason: s.reason,
+                .map(|s| {
+                    let retention::PersonSystem {
+                        system,
+                        information_asset,
+                        registered_records: _,
+                        reason,
+                    } = s;
+                    let asset = information_asset.unwrap_or_default();
+                    FoundSystem {
+                        system,
+                        reason,
+                        categories: asset
+                            .categories
+                            .into_iter()
+                            .map(|c| {
+                                if c.special_category {
+                                    format!("{} (special category)", c.name)
+                                } else {
+                                    c.name
+                                }
+                            })
+                            .collect(),
+                        recipients: asset.recipients,
+                        transfers: asset
+                            .international_transfers
+                            .into_iter()
+                            .map(|t| format!("{}: {}", t.destination, t.safeguard))
+                            .collect(),
+                    }
                 })
                 .collect(),
         ))
@@ -580,7 +689,9 @@ impl Dispatcher {
             | Effect::RegisterClosedRequest
             | Effect::RegisterClosedAppeal
             | Effect::FindSystems
-            | Effect::LiftRestriction => {
+            | Effect::LiftRestriction
+            | Effect::ListPurposes
+            | Effect::ListRetention => {
                 return Err(Status::internal("not a restriction or objection"));
             }
             Effect::RecordObjection | Effect::RecordDirectMarketingObjection => {
@@ -652,6 +763,20 @@ fn given_before(
         .filter(|(_, _, given)| *given)
         .map(|(p, when, _)| (p.to_owned(), when))
         .collect()
+}
+
+/// A lawful basis as the person reads it.
+fn basis_in_words(basis: consent::LawfulBasis) -> &'static str {
+    match basis {
+        consent::LawfulBasis::Consent => "your consent",
+        consent::LawfulBasis::Contract => "a contract with you",
+        consent::LawfulBasis::LegalObligation => "a legal obligation",
+        consent::LawfulBasis::VitalInterests => "vital interests",
+        consent::LawfulBasis::PublicTask => "a public task",
+        consent::LawfulBasis::LegitimateInterests => "legitimate interests",
+        consent::LawfulBasis::RecognisedLegitimateInterests => "recognised legitimate interests",
+        consent::LawfulBasis::Unspecified => "not stated",
+    }
 }
 
 /// How a withdrawal made by an erasure request was made: as the request came.

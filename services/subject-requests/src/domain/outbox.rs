@@ -40,11 +40,17 @@ pub enum Effect {
     /// Consent service: lift that restriction, recording when the person was told beforehand
     /// (Art 18(3); 003 §11.7.3). Sent only once the restriction is recorded there.
     LiftRestriction,
+    /// Consent service: the purposes the person's data may be processed for now, with their
+    /// lawful bases, for an access response (Art 15(1)(a)).
+    ListPurposes,
+    /// Retention service: how long each of the person's records is kept, from the schedule, for
+    /// an access response (Art 15(1)(d)).
+    ListRetention,
 }
 
 impl Effect {
     /// Every effect with its stored code.
-    pub const ALL: [(Self, &'static str); 11] = [
+    pub const ALL: [(Self, &'static str); 13] = [
         (Self::RecordRestriction, "consent.record_restriction"),
         (Self::RecordObjection, "consent.record_objection"),
         (
@@ -68,6 +74,8 @@ impl Effect {
             "consent.record_accuracy_restriction",
         ),
         (Self::LiftRestriction, "consent.lift_restriction"),
+        (Self::ListPurposes, "consent.list_purposes"),
+        (Self::ListRetention, "retention.list_retention"),
     ];
 
     /// The stored code.
@@ -114,9 +122,15 @@ impl Effect {
             // Every system holding the person's data corrects it, and every recipient is told
             // (Art 16, 19).
             RequestKind::Rectification => &[Self::FindSystems, Self::ListDisclosures],
-            RequestKind::Access
-            | RequestKind::Portability
-            | RequestKind::AutomatedDecisionReview => &[],
+            // The systems to export from, and the supplementary information of the response
+            // (Art 15(1)): recipients, purposes and bases, retention (issue 10 flow 4).
+            RequestKind::Access | RequestKind::Portability => &[
+                Self::FindSystems,
+                Self::ListDisclosures,
+                Self::ListPurposes,
+                Self::ListRetention,
+            ],
+            RequestKind::AutomatedDecisionReview => &[],
         }
     }
 }
@@ -195,7 +209,19 @@ mod tests {
             Effect::of_move(K::Restriction, S::InProgress, S::InProgress),
             []
         );
-        assert_eq!(Effect::of_move(K::Access, S::Received, S::InProgress), []);
+        assert_eq!(
+            Effect::of_move(K::Access, S::Received, S::InProgress),
+            [
+                Effect::FindSystems,
+                Effect::ListDisclosures,
+                Effect::ListPurposes,
+                Effect::ListRetention
+            ]
+        );
+        assert_eq!(
+            Effect::of_move(K::AutomatedDecisionReview, S::Received, S::InProgress),
+            []
+        );
         assert_eq!(
             Effect::of_move(K::Rectification, S::Received, S::InProgress),
             [Effect::FindSystems, Effect::ListDisclosures]

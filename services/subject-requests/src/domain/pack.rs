@@ -63,6 +63,80 @@ impl Supplementary {
     }
 }
 
+/// A pack field the other services can fill (issue 10, flow 4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SourceField {
+    /// Purposes and their lawful bases: the consent service.
+    Purposes,
+    /// Categories of data: the asset register.
+    Categories,
+    /// Recipients: consent's disclosures log and the asset register.
+    Recipients,
+    /// Retention periods: the retention schedule, per record of the person.
+    Retention,
+    /// Safeguards of international transfers: the asset register.
+    InternationalTransferSafeguards,
+}
+
+impl SourceField {
+    /// Every field with its stored code (the proto field's name).
+    pub const ALL: [(Self, &'static str); 5] = [
+        (Self::Purposes, "purposes"),
+        (Self::Categories, "categories"),
+        (Self::Recipients, "recipients"),
+        (Self::Retention, "retention"),
+        (
+            Self::InternationalTransferSafeguards,
+            "international_transfer_safeguards",
+        ),
+    ];
+
+    /// The stored code.
+    pub fn code(self) -> &'static str {
+        Self::ALL
+            .iter()
+            .find(|(f, _)| *f == self)
+            .map_or("", |(_, c)| c)
+    }
+
+    /// Parses a stored code.
+    pub fn from_code(code: &str) -> Option<Self> {
+        Self::ALL.iter().find(|(_, c)| *c == code).map(|(f, _)| *f)
+    }
+}
+
+impl Supplementary {
+    /// Fills each list the handler left empty from what the other services said, in the order
+    /// they said it, without repeats. A list the handler gave is theirs: never mixed.
+    pub fn filled_from(mut self, sources: &[(SourceField, Vec<String>)]) -> Self {
+        for (field, list) in [
+            (SourceField::Purposes, &mut self.purposes),
+            (SourceField::Categories, &mut self.categories),
+            (SourceField::Recipients, &mut self.recipients),
+            (SourceField::Retention, &mut self.retention),
+            (
+                SourceField::InternationalTransferSafeguards,
+                &mut self.international_transfer_safeguards,
+            ),
+        ] {
+            if list.iter().any(|s| !s.trim().is_empty()) {
+                continue;
+            }
+            list.clear();
+            for entry in sources
+                .iter()
+                .filter(|(f, _)| *f == field)
+                .flat_map(|(_, entries)| entries)
+            {
+                if !list.contains(entry) {
+                    list.push(entry.clone());
+                }
+            }
+        }
+        self
+    }
+}
+
 /// Only access and portability responses are packs, built while the request is worked on and
 /// once every task is done or waived.
 pub fn check_buildable(
@@ -179,6 +253,37 @@ mod tests {
         .expect_err("incomplete");
         let fields: Vec<&str> = err.iter().map(|v| v.field.as_str()).collect();
         assert_eq!(fields, ["categories", "recipients", "retention", "sources"]);
+    }
+
+    #[test]
+    fn empty_lists_come_from_the_other_services_and_given_ones_stay_the_handlers() {
+        let given = Supplementary {
+            purposes: vec!["as the handler wrote".into()],
+            recipients: vec![" ".into()],
+            sources: vec!["the person".into()],
+            ..Supplementary::default()
+        };
+        let filled = given.filled_from(&[
+            (
+                SourceField::Purposes,
+                vec!["Care planning (public task)".into()],
+            ),
+            (SourceField::Recipients, vec!["St Mary's GP".into()]),
+            (
+                SourceField::Recipients,
+                vec!["County council".into(), "St Mary's GP".into()],
+            ),
+            (
+                SourceField::Retention,
+                vec!["care-records a-1: 20 years".into()],
+            ),
+        ]);
+        assert_eq!(filled.purposes, ["as the handler wrote"]);
+        assert_eq!(filled.recipients, ["St Mary's GP", "County council"]);
+        assert_eq!(filled.retention, ["care-records a-1: 20 years"]);
+        assert!(filled.categories.is_empty(), "nothing said: still required");
+        let err = Supplementary::parse(filled).expect_err("categories missing");
+        assert_eq!(err[0].field, "categories");
     }
 
     #[test]

@@ -63,15 +63,15 @@ impl TaskAction {
     }
 
     /// What each system holding the person's data is asked to do for a request of `kind`, when
-    /// the systems come from the information asset register (issue 10). `None`: no task per
-    /// system (erasure is scoped to records by the retention check instead).
+    /// the systems come from the information asset register (issue 10): export for access and
+    /// portability, rectify for rectification. `None`: no task per system (erasure is scoped to
+    /// records by the retention check instead).
     pub fn for_request(kind: super::RequestKind) -> Option<Self> {
         use super::RequestKind as K;
         match kind {
             K::Rectification => Some(Self::Rectify),
-            K::Access
-            | K::Portability
-            | K::Erasure
+            K::Access | K::Portability => Some(Self::Export),
+            K::Erasure
             | K::Restriction
             | K::Objection
             | K::DirectMarketingObjection

@@ -1038,7 +1038,8 @@ pub(super) fn build_pack(
         automated_decision_making,
         international_transfer_safeguards,
     } = info;
-    let supplementary = Supplementary::parse(Supplementary {
+    // Checked once the lists left empty are filled from the other services (the store).
+    let supplementary = Supplementary {
         purposes,
         categories,
         recipients,
@@ -1046,8 +1047,7 @@ pub(super) fn build_pack(
         sources,
         automated_decision_making,
         international_transfer_safeguards,
-    })
-    .map_err(|v| Error::InvalidArgument(prefixed("supplementary_information", v).collect()))?;
+    };
     Ok((id, supplementary))
 }
 

@@ -13,6 +13,7 @@ use super::StoreError;
 use crate::domain::erasure::{self, RetainedRecord};
 use crate::domain::notices::{self, Disclosed};
 use crate::domain::outbox::Effect;
+use crate::domain::pack::SourceField;
 use crate::domain::tasks::{PERSON, TaskAction, TaskId};
 use crate::domain::{RequestKind, RequestState, SubjectRequestId};
 
@@ -227,12 +228,54 @@ async fn request_kind(
 }
 
 /// A system the retention service says may hold the person's data.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct FoundSystem {
     /// Its name, as in the asset register.
     pub system: String,
     /// Why it is listed (records registered there, or a system searched by hand).
     pub reason: String,
+    /// From its asset register entry, for an access response: the categories of data held ...
+    pub categories: Vec<String>,
+    /// ... the recipients it names ...
+    pub recipients: Vec<String>,
+    /// ... and its international transfers with their safeguards.
+    pub transfers: Vec<String>,
+}
+
+/// Keeps what another service said for a pack field, once per request, field and answer.
+async fn keep_source(
+    tx: &mut Transaction<'_, Postgres>,
+    message: &OutboxMessage,
+    field: SourceField,
+    entries: &[String],
+) -> Result<(), StoreError> {
+    if entries.is_empty() {
+        return Ok(());
+    }
+    sqlx::query(
+        "INSERT INTO subject_requests.pack_sources \
+             (tenant_id, subject_request_id, field, origin, entries) \
+         VALUES ($1, $2, $3, $4, $5) \
+         ON CONFLICT ON CONSTRAINT pack_sources_pkey DO NOTHING",
+    )
+    .bind(message.tenant.as_str())
+    .bind(message.subject_request.as_uuid())
+    .bind(field.code())
+    .bind(message.effect.code())
+    .bind(entries)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+fn distinct(entries: impl IntoIterator<Item = String>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for e in entries {
+        if !out.contains(&e) {
+            out.push(e);
+        }
+    }
+    out
 }
 
 async fn mark_delivered(
@@ -495,6 +538,10 @@ impl Outbox {
     ) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
         let kind = request_kind(&mut tx, message).await?;
+        if matches!(kind, RequestKind::Access | RequestKind::Portability) {
+            let recipients = distinct(disclosures.iter().map(|d| d.recipient.clone()));
+            keep_source(&mut tx, message, SourceField::Recipients, &recipients).await?;
+        }
         for (recipient, notice) in
             notices::recipient_notices(kind, &message.subject_request.to_string(), disclosures)
         {
@@ -532,6 +579,24 @@ impl Outbox {
         .await?;
         let kind = RequestKind::from_code(&kind).ok_or(StoreError::Corrupt("kind"))?;
         let state = RequestState::from_code(&state).ok_or(StoreError::Corrupt("state"))?;
+        if matches!(kind, RequestKind::Access | RequestKind::Portability) {
+            for (field, entries) in [
+                (
+                    SourceField::Categories,
+                    distinct(systems.iter().flat_map(|f| f.categories.clone())),
+                ),
+                (
+                    SourceField::Recipients,
+                    distinct(systems.iter().flat_map(|f| f.recipients.clone())),
+                ),
+                (
+                    SourceField::InternationalTransferSafeguards,
+                    distinct(systems.iter().flat_map(|f| f.transfers.clone())),
+                ),
+            ] {
+                keep_source(&mut tx, message, field, &entries).await?;
+            }
+        }
         if let (Some(action), true) = (TaskAction::for_request(kind), is_open) {
             let mut added = Vec::new();
             for found in systems {
@@ -570,6 +635,21 @@ impl Outbox {
                 .await?;
             }
         }
+        mark_delivered(&mut tx, message).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// What another service said for the pack's `field` ([`Effect::ListPurposes`],
+    /// [`Effect::ListRetention`]), kept with the delivered mark; the first answer counts.
+    pub async fn sources_found(
+        &self,
+        message: &OutboxMessage,
+        field: SourceField,
+        entries: &[String],
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        keep_source(&mut tx, message, field, entries).await?;
         mark_delivered(&mut tx, message).await?;
         tx.commit().await?;
         Ok(())

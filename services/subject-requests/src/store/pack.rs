@@ -5,7 +5,7 @@ use dps_types::{CallerId, Masked, TenantId};
 use time::OffsetDateTime;
 
 use super::{Store, StoreError, insert_history};
-use crate::domain::pack::{self, Supplementary};
+use crate::domain::pack::{self, SourceField, Supplementary};
 use crate::domain::{Rejection, Step, SubjectRequestId};
 
 /// The label a pack's ciphertext is bound to.
@@ -23,6 +23,30 @@ pub struct PackInfo {
 }
 
 impl Store {
+    /// What the other services said for a request's pack, by field, oldest answer first.
+    pub async fn pack_sources(
+        &self,
+        tenant: &TenantId,
+        id: SubjectRequestId,
+    ) -> Result<Vec<(SourceField, Vec<String>)>, StoreError> {
+        let rows: Vec<(String, Vec<String>)> = sqlx::query_as(
+            "SELECT field, entries FROM subject_requests.pack_sources \
+             WHERE tenant_id = $1 AND subject_request_id = $2 ORDER BY created_at, origin",
+        )
+        .bind(tenant.as_str())
+        .bind(id.as_uuid())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter()
+            .map(|(field, entries)| {
+                Ok((
+                    SourceField::from_code(&field).ok_or(StoreError::Corrupt("pack field"))?,
+                    entries,
+                ))
+            })
+            .collect()
+    }
+
     /// Builds (or rebuilds) the pack of an access or portability request whose tasks are all done
     /// or waived.
     pub async fn build_pack(
@@ -37,6 +61,13 @@ impl Store {
         let request = self.get_existing(tenant, id).await?;
         let tasks = self.request_tasks(tenant, id).await?;
         pack::check_buildable(&request, &tasks)?;
+        // Lists left empty come from what the other services said (issue 10 flow 4).
+        let sources = self.pack_sources(tenant, id).await?;
+        let supplementary = Supplementary::parse(supplementary.clone().filled_from(&sources))
+            .map_err(|v| {
+                Rejection::Invalid(dps_types::prefixed("supplementary_information", v).collect())
+            })?;
+        let supplementary = &supplementary;
         let document = pack::assemble(&request, supplementary, &tasks).to_string();
         let sealed = self
             .vault

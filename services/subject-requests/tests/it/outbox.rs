@@ -51,12 +51,27 @@ async fn accepting_a_restriction_request_owes_consent_one_message_written_with_t
         .expect_err("already started");
     assert_eq!(status.code(), Code::FailedPrecondition);
     assert_eq!(effects(&db, "acme-north", &r.name).await.len(), 1);
-    // An access request owes the consent service nothing.
+    // An access request changes nothing elsewhere: it only asks what its response needs
+    // (issue 10 flow 4).
     let access = created(&mut client, request(pb::RequestKind::Access, today())).await;
     transition(&mut client, &access.name, pb::Transition::Start, "")
         .await
         .expect("started");
-    assert!(effects(&db, "acme-north", &access.name).await.is_empty());
+    let mut asked: Vec<String> = effects(&db, "acme-north", &access.name)
+        .await
+        .into_iter()
+        .map(|e| e.effect)
+        .collect();
+    asked.sort();
+    assert_eq!(
+        asked,
+        [
+            "consent.list_disclosures",
+            "consent.list_purposes",
+            "retention.find_systems",
+            "retention.list_retention"
+        ]
+    );
 }
 
 #[tokio::test]
@@ -300,17 +315,18 @@ async fn only_the_first_retention_answer_is_kept_when_the_question_was_asked_twi
         tasks[0].notice
     );
     // The consent service's part is owed next, once.
-    let owed: Vec<String> = effects(&db, "acme-north", &r.name)
+    let mut owed: Vec<String> = effects(&db, "acme-north", &r.name)
         .await
         .into_iter()
         .map(|e| e.effect)
         .collect();
+    owed.sort();
     assert_eq!(
         owed,
         [
-            "retention.check_erasure",
             "consent.list_disclosures",
-            "consent.stop_processing"
+            "consent.stop_processing",
+            "retention.check_erasure"
         ]
     );
 }
