@@ -14,10 +14,9 @@ use std::time::Duration;
 
 use dps_proto::consent::v1 as pb;
 use pb::consent_service_client::ConsentServiceClient;
-use tonic::metadata::MetadataValue;
 use tonic::transport::Channel;
 
-use crate::harness::{self, Flags, Rng, Run, Service, Stack, TENANT};
+use crate::harness::{self, Caller, Flags, Rng, Run, Service, Stack, TENANT};
 
 struct Options {
     persons: u64,
@@ -29,35 +28,24 @@ struct Options {
 
 type Call = Pin<Box<dyn Future<Output = bool> + Send>>;
 
-/// How a request proves its caller: sealed gateway headers (direct) or a bearer token.
-#[derive(Clone)]
-enum Caller {
-    Sealed,
-    Token(MetadataValue<tonic::metadata::Ascii>),
-}
+/// Who checks for which subsidiary, and that subsidiary's purposes.
+pub(crate) type Checkers = Arc<Vec<(Caller, Vec<String>)>>;
 
-fn checks(
+/// Processing checks of a random person and purpose of a random subsidiary, each caller on its
+/// own connection.
+pub(crate) fn checks(
     channels: Vec<Channel>,
-    purposes: Arc<Vec<String>>,
+    checkers: Checkers,
     persons: u64,
-    caller: Caller,
 ) -> impl Fn(usize, &mut Rng) -> Call + Send + Sync + 'static {
     move |i, rng| {
         let mut client = ConsentServiceClient::new(channels[i % channels.len()].clone());
+        let (caller, purposes) = &checkers[rng.below(checkers.len() as u64) as usize];
         let message = pb::CheckProcessingRequest {
             person_id: format!("p-{}", rng.below(persons) + 1),
             purpose: purposes[rng.below(purposes.len() as u64) as usize].clone(),
         };
-        let request = match &caller {
-            Caller::Sealed => harness::with_caller(message, "care_record_platform"),
-            Caller::Token(bearer) => {
-                let mut request = tonic::Request::new(message);
-                request
-                    .metadata_mut()
-                    .insert("authorization", bearer.clone());
-                request
-            }
-        };
+        let request = caller.request(message);
         Box::pin(async move { client.check_processing(request).await.is_ok() })
     }
 }
@@ -66,18 +54,12 @@ async fn measure(
     o: &Options,
     target: &Service,
     concurrency: usize,
-    purposes: &Arc<Vec<String>>,
-    caller: &Caller,
+    purposes: &[String],
+    caller: Caller,
 ) -> Result<Run, String> {
     let channels = target.channels(concurrency)?;
-    let call = || {
-        checks(
-            channels.clone(),
-            Arc::clone(purposes),
-            o.persons,
-            caller.clone(),
-        )
-    };
+    let checkers: Checkers = Arc::new(vec![(caller, purposes.to_vec())]);
+    let call = || checks(channels.clone(), checkers.clone(), o.persons);
     harness::closed_loop(concurrency, Duration::from_secs(o.warmup), call()).await?;
     harness::closed_loop(concurrency, Duration::from_secs(o.seconds), call()).await
 }
@@ -87,8 +69,8 @@ struct Rig {
     stack: Stack,
     consent: Service,
     gateway: Service,
-    purposes: Arc<Vec<String>>,
-    bearer: MetadataValue<tonic::metadata::Ascii>,
+    purposes: Vec<String>,
+    bearer: Caller,
     issuer: dps_gateway::DevIssuer,
 }
 
@@ -96,9 +78,9 @@ impl Rig {
     async fn start(persons: u64) -> Result<Self, String> {
         let stack = Stack::start().await?;
         stack.migrate("dps-consent").await?;
-        let purposes = Arc::new(crate::consent::load(&stack.owner_url(), persons).await?);
+        let purposes = crate::consent::load(&stack.owner_url(), TENANT, persons).await?;
         let consent = stack.serve("dps-consent").await?;
-        crate::consent::warm(&consent.channel()?, &purposes[0], persons).await?;
+        crate::consent::warm(&consent.channel()?, TENANT, &purposes[0], persons).await?;
 
         // The gateway in development mode trusts a local issuer; the bench signs with the same key.
         let dev_key = stack.dir().join("gateway-dev.pem");
@@ -110,8 +92,7 @@ impl Rig {
             &["care_record_platform"],
             3600,
         );
-        let bearer =
-            MetadataValue::try_from(format!("Bearer {token}")).map_err(|e| e.to_string())?;
+        let bearer = Caller::token(&token)?;
         let env: Vec<(&str, String)> = vec![
             ("DPS_GATEWAY_MODE", "development".into()),
             ("DPS_GATEWAY_DEV_KEY_FILE", dev_key.display().to_string()),
@@ -166,18 +147,18 @@ pub async fn run(mut flags: Flags) -> Result<(), String> {
     let mut rows = Vec::new();
     for concurrency in [1, o.concurrency] {
         for (label, target, caller) in [
-            ("direct", &consent, Caller::Sealed),
             (
-                "through the gateway",
-                &gateway,
-                Caller::Token(bearer.clone()),
+                "direct",
+                &consent,
+                Caller::sealed(TENANT, "care_record_platform"),
             ),
+            ("through the gateway", &gateway, bearer.clone()),
         ] {
             eprintln!(
                 "{label}, concurrency {concurrency}: {} s warm-up, {} s measured",
                 o.warmup, o.seconds
             );
-            let run = measure(&o, target, concurrency, purposes, &caller).await?;
+            let run = measure(&o, target, concurrency, purposes, caller).await?;
             rows.push((label, concurrency, run));
         }
     }
@@ -256,16 +237,9 @@ pub async fn soak(mut flags: Flags) -> Result<(), String> {
     let json = flags.path("json");
     flags.finish()?;
     let rig = Rig::start(persons).await?;
-    let caller = Caller::Token(rig.bearer.clone());
     let channels = rig.gateway.channels(concurrency)?;
-    let call = || {
-        checks(
-            channels.clone(),
-            Arc::clone(&rig.purposes),
-            persons,
-            caller.clone(),
-        )
-    };
+    let checkers: Checkers = Arc::new(vec![(rig.bearer.clone(), rig.purposes.clone())]);
+    let call = || checks(channels.clone(), checkers.clone(), persons);
 
     eprintln!("measuring capacity through the gateway: 10 s at concurrency {concurrency}");
     harness::closed_loop(concurrency, Duration::from_secs(3), call()).await?;
@@ -299,11 +273,8 @@ pub async fn soak(mut flags: Flags) -> Result<(), String> {
 
     // The chain, checked through the gateway by an auditor, as an operator would.
     let auditor = rig.issuer.token(TENANT, "soak-auditor", &["auditor"], 600);
-    let mut request = tonic::Request::new(dps_proto::gateway::v1::VerifyAuditChainRequest {});
-    request.metadata_mut().insert(
-        "authorization",
-        MetadataValue::try_from(format!("Bearer {auditor}")).map_err(|e| e.to_string())?,
-    );
+    let request =
+        Caller::token(&auditor)?.request(dps_proto::gateway::v1::VerifyAuditChainRequest {});
     let verdict = dps_proto::gateway::v1::audit_service_client::AuditServiceClient::new(
         rig.gateway.channel()?,
     )
