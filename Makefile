@@ -64,8 +64,8 @@ bench-gateway: ## Benchmark the processing check direct and through the gateway,
 	@mkdir -p $(BENCH_OUT)
 	$(BENCH) gateway --json $(BENCH_OUT)/gateway.json $(BENCH_ARGS)
 
-bench-soak: ## Soak: the processing check through the gateway at 70 % of capacity for 10 min (BENCH_ARGS="--minutes N")
-	cargo build --release -p dps-consent -p dps-gateway -p dps-bench
+bench-soak: ## Soak: the processing check through dps-suite's gateway at 70 % of capacity for 10 min (BENCH_ARGS="--minutes N")
+	cargo build --release -p dps-suite -p dps-bench
 	@mkdir -p $(BENCH_OUT)
 	$(BENCH) soak --json $(BENCH_OUT)/soak.json $(BENCH_ARGS)
 

@@ -71,7 +71,6 @@ struct Rig {
     gateway: Service,
     purposes: Vec<String>,
     bearer: Caller,
-    issuer: dps_gateway::DevIssuer,
 }
 
 impl Rig {
@@ -111,7 +110,6 @@ impl Rig {
             gateway,
             purposes,
             bearer,
-            issuer,
         })
     }
 
@@ -224,112 +222,4 @@ pub async fn run(mut flags: Flags) -> Result<(), String> {
         return Err(format!("{errors} errors"));
     }
     Ok(())
-}
-
-/// `dps-bench soak`: the processing check through the gateway at 70 % of its measured capacity
-/// for `--minutes` (10), with zero errors, RSS growth under 5 % between minute 2 and the end (of
-/// the gateway and the service), and the audit chain verifying afterwards (issue 12).
-/// Options: `--persons N` (100000), `--minutes N` (10), `--concurrency N` (64), `--json PATH`.
-pub async fn soak(mut flags: Flags) -> Result<(), String> {
-    let persons = flags.number("persons", 100_000)?;
-    let minutes = flags.number("minutes", 10)?.max(3);
-    let concurrency = flags.number("concurrency", 64)?.max(1) as usize;
-    let json = flags.path("json");
-    flags.finish()?;
-    let rig = Rig::start(persons).await?;
-    let channels = rig.gateway.channels(concurrency)?;
-    let checkers: Checkers = Arc::new(vec![(rig.bearer.clone(), rig.purposes.clone())]);
-    let call = || checks(channels.clone(), checkers.clone(), persons);
-
-    eprintln!("measuring capacity through the gateway: 10 s at concurrency {concurrency}");
-    harness::closed_loop(concurrency, Duration::from_secs(3), call()).await?;
-    let capacity = harness::closed_loop(concurrency, Duration::from_secs(10), call())
-        .await?
-        .throughput;
-    let rate = (capacity * 0.7) as u64;
-    eprintln!("soaking at {rate}/s (70 % of {capacity:.0}/s) for {minutes} min");
-    let pids = [rig.gateway.child.id(), rig.consent.child.id()];
-    let sampler = tokio::spawn(async move {
-        tokio::time::sleep(Duration::from_secs(120)).await;
-        pids.map(|pid| pid.and_then(harness::rss_mib_of))
-    });
-    let run = harness::open_loop(
-        rate,
-        concurrency * 4,
-        Duration::from_secs(minutes * 60),
-        call(),
-    )
-    .await?;
-    let at_two = sampler.await.map_err(|e| e.to_string())?;
-    let at_end = pids.map(|pid| pid.and_then(harness::rss_mib_of));
-    let growth: Vec<f64> = at_two
-        .iter()
-        .zip(&at_end)
-        .map(|(a, b)| match (a, b) {
-            (Some(a), Some(b)) if *a > 0.0 => 100.0 * (b - a) / a,
-            _ => f64::NAN,
-        })
-        .collect();
-
-    // The chain, checked through the gateway by an auditor, as an operator would.
-    let auditor = rig.issuer.token(TENANT, "soak-auditor", &["auditor"], 600);
-    let request =
-        Caller::token(&auditor)?.request(dps_proto::gateway::v1::VerifyAuditChainRequest {});
-    let verdict = dps_proto::gateway::v1::audit_service_client::AuditServiceClient::new(
-        rig.gateway.channel()?,
-    )
-    .verify_audit_chain(request)
-    .await
-    .map_err(|e| e.to_string())?
-    .into_inner();
-    rig.stop().await;
-
-    println!(
-        "| rate/s | completed/s | p50 ms | p99 ms | max ms | errors | RSS growth gateway / service (min 2 → end) | audit chain |"
-    );
-    println!("|---|---|---|---|---|---|---|---|");
-    println!(
-        "| {rate} | {:.0} | {:.2} | {:.2} | {:.2} | {} | {:.1} % / {:.1} % | {} ({} events) |",
-        run.throughput,
-        run.percentile(0.50),
-        run.percentile(0.99),
-        run.percentile(1.0),
-        run.errors,
-        growth[0],
-        growth[1],
-        if verdict.intact { "intact" } else { "BROKEN" },
-        verdict.events_checked,
-    );
-    let summary = serde_json::json!({
-        "scenario": "soak: processing check through dps-gateway at 70 % of capacity",
-        "minutes": minutes,
-        "capacity_per_s": capacity,
-        "rate_per_s": rate,
-        "requests": run.count,
-        "errors": run.errors,
-        "latency_ms": run.latency_json(),
-        "rss_mib_minute_2": { "gateway": at_two[0], "consent": at_two[1] },
-        "rss_mib_end": { "gateway": at_end[0], "consent": at_end[1] },
-        "rss_growth_percent": { "gateway": growth[0], "consent": growth[1] },
-        "audit_chain_intact": verdict.intact,
-        "audit_events_checked": verdict.events_checked,
-        "audit_problem": verdict.problem,
-        "machine": harness::machine(),
-    });
-    harness::write_json(json.as_deref(), &summary)?;
-    let mut failures = Vec::new();
-    if run.errors > 0 {
-        failures.push(format!("{} errors", run.errors));
-    }
-    if growth.iter().any(|g| g.is_nan() || *g >= 5.0) {
-        failures.push(format!("RSS grew {growth:?} %"));
-    }
-    if !verdict.intact {
-        failures.push(format!("audit chain: {}", verdict.problem));
-    }
-    if failures.is_empty() {
-        Ok(())
-    } else {
-        Err(failures.join("; "))
-    }
 }

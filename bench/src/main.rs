@@ -30,7 +30,7 @@ async fn main() -> ExitCode {
     let outcome = match scenario.as_str() {
         "consent-check" => consent::run(flags).await,
         "gateway" => gateway::run(flags).await,
-        "soak" => gateway::soak(flags).await,
+        "soak" => suite::soak(flags).await,
         "subject-requests" => subject_requests::run(flags).await,
         "breaches" => breaches::run(flags).await,
         "retention" => retention::run(flags).await,

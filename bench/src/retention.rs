@@ -276,7 +276,13 @@ pub async fn run(flags: Flags) -> Result<(), String> {
         "BulkRegisterRecords",
         o.records,
         Some(TARGET_BULK_S),
-        register(&channel, &caller, plan.clone(), per_stream, o.message_records),
+        register(
+            &channel,
+            &caller,
+            plan.clone(),
+            per_stream,
+            o.message_records,
+        ),
     )
     .await?;
     check_registered(&db, &plan, registered, already).await?;

@@ -197,7 +197,10 @@ struct PeakRss {
 
 impl PeakRss {
     fn watch(pid: u32) -> Self {
-        let (peak_kib, stop) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicBool::new(false)));
+        let (peak_kib, stop) = (
+            Arc::new(AtomicU64::new(0)),
+            Arc::new(AtomicBool::new(false)),
+        );
         let (peak, done) = (peak_kib.clone(), stop.clone());
         tokio::spawn(async move {
             while !done.load(Ordering::Relaxed) {
@@ -434,13 +437,7 @@ async fn measure_all(
         ] {
             let chans = channels(url, concurrency)?;
             let make = || checks(chans.clone(), checkers.clone(), persons_each);
-            let run = phase(
-                o,
-                &format!("processing check {path}"),
-                concurrency,
-                make,
-            )
-            .await?;
+            let run = phase(o, &format!("processing check {path}"), concurrency, make).await?;
             check_runs.push((path, concurrency, run));
         }
     }
@@ -490,7 +487,10 @@ async fn measure_all(
     })
     .await?;
     rows.push(run_row(
-        format!("create a subject request through the gateway, 32 callers, {} stored", o.requests),
+        format!(
+            "create a subject request through the gateway, 32 callers, {} stored",
+            o.requests
+        ),
         "≥ 2,000/s (issue 16)",
         Some(created.throughput >= 2000.0),
         &created,
@@ -512,7 +512,10 @@ async fn measure_all(
     })
     .await?;
     rows.push(run_row(
-        format!("breach alarm list through the gateway, 16 callers, {} incidents", o.incidents),
+        format!(
+            "breach alarm list through the gateway, 16 callers, {} incidents",
+            o.incidents
+        ),
         "p99 ≤ 20 ms (issue 7)",
         Some(alarms.percentile(0.99) <= 20.0),
         &alarms,
@@ -578,4 +581,131 @@ async fn measure_all(
         "errors": errors,
     });
     Ok((rows, summary))
+}
+
+/// `dps-bench soak` (`make bench-soak`): the processing check through the all-in-one suite's
+/// gateway at 70 % of its measured capacity for `--minutes` (10), open loop: zero errors, RSS
+/// growth of the suite process under 5 % between minute 2 and the end, and the audit chain
+/// verifying afterwards (issue 12). The group's consent data as in `suite` (`--persons` over
+/// `--subsidiaries`). Options: `--persons N` (100000), `--subsidiaries N` (5), `--minutes N`
+/// (10, at least 3), `--concurrency N` (64), `--json PATH`.
+pub async fn soak(mut flags: Flags) -> Result<(), String> {
+    let persons = flags.number("persons", 100_000)?;
+    let subsidiaries = flags.number("subsidiaries", 5)?.max(1);
+    let minutes = flags.number("minutes", 10)?.max(3);
+    let concurrency = flags.number("concurrency", 64)?.max(1) as usize;
+    let json = flags.path("json");
+    flags.finish()?;
+    let suite = Suite::start().await?;
+    let outcome = soak_on(&suite, persons, subsidiaries, minutes, concurrency).await;
+    suite.stop().await;
+    let (summary, failures) = outcome?;
+    harness::write_json(json.as_deref(), &summary)?;
+    if failures.is_empty() {
+        Ok(())
+    } else {
+        Err(failures.join("; "))
+    }
+}
+
+async fn soak_on(
+    suite: &Suite,
+    persons: u64,
+    subsidiaries: u64,
+    minutes: u64,
+    concurrency: usize,
+) -> Result<(serde_json::Value, Vec<String>), String> {
+    let pid = suite.pid().ok_or("dps-suite exited")?;
+    let persons_each = persons / subsidiaries;
+    let consent = channels(&suite.consent, 1)?.remove(0);
+    let mut checkers = Vec::new();
+    for k in 1..=subsidiaries {
+        let tenant = format!("bench-sub-{k}");
+        let purposes = crate::consent::load(&suite.owner_url, &tenant, persons_each).await?;
+        crate::consent::warm(&consent, &tenant, &purposes[0], persons_each).await?;
+        let caller = suite.caller(&tenant, "care-record-platform", &["care_record_platform"])?;
+        checkers.push((caller, purposes));
+    }
+    let checkers: Checkers = Arc::new(checkers);
+    let chans = channels(&suite.gateway, concurrency)?;
+    let call = || checks(chans.clone(), checkers.clone(), persons_each);
+
+    eprintln!("measuring capacity through the gateway: 10 s at concurrency {concurrency}");
+    harness::closed_loop(concurrency, Duration::from_secs(3), call()).await?;
+    let capacity = harness::closed_loop(concurrency, Duration::from_secs(10), call())
+        .await?
+        .throughput;
+    let rate = (capacity * 0.7) as u64;
+    eprintln!("soaking at {rate}/s (70 % of {capacity:.0}/s) for {minutes} min");
+    let sampler = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_secs(120)).await;
+        harness::rss_mib_of(pid)
+    });
+    let run = harness::open_loop(
+        rate,
+        concurrency * 4,
+        Duration::from_secs(minutes * 60),
+        call(),
+    )
+    .await?;
+    let at_two = sampler.await.map_err(|e| e.to_string())?;
+    let at_end = harness::rss_mib_of(pid);
+    let growth = match (at_two, at_end) {
+        (Some(a), Some(b)) if a > 0.0 => 100.0 * (b - a) / a,
+        _ => f64::NAN,
+    };
+
+    // The chain, checked through the gateway by an auditor, as an operator would.
+    let auditor = suite.caller("bench-sub-1", "soak-auditor", &["auditor"])?;
+    let verdict = dps_proto::gateway::v1::audit_service_client::AuditServiceClient::new(
+        channels(&suite.gateway, 1)?.remove(0),
+    )
+    .verify_audit_chain(auditor.request(dps_proto::gateway::v1::VerifyAuditChainRequest {}))
+    .await
+    .map_err(|e| e.to_string())?
+    .into_inner();
+
+    println!(
+        "| rate/s | completed/s | p50 ms | p99 ms | max ms | errors | dps-suite RSS min 2 → end | audit chain |"
+    );
+    println!("|---|---|---|---|---|---|---|---|");
+    println!(
+        "| {rate} | {:.0} | {:.2} | {:.2} | {:.2} | {} | {:.0} → {:.0} MiB ({growth:+.1} %) | {} ({} events) |",
+        run.throughput,
+        run.percentile(0.50),
+        run.percentile(0.99),
+        run.percentile(1.0),
+        run.errors,
+        at_two.unwrap_or(0.0),
+        at_end.unwrap_or(0.0),
+        if verdict.intact { "intact" } else { "BROKEN" },
+        verdict.events_checked,
+    );
+    let summary = serde_json::json!({
+        "scenario": "soak: processing check through the all-in-one dps-suite's gateway at 70 % of capacity",
+        "minutes": minutes,
+        "persons": persons_each * subsidiaries,
+        "subsidiaries": subsidiaries,
+        "capacity_per_s": capacity,
+        "rate_per_s": rate,
+        "requests": run.count,
+        "errors": run.errors,
+        "latency_ms": run.latency_json(),
+        "suite_rss_mib": { "minute_2": at_two, "end": at_end, "growth_percent": growth },
+        "audit_chain_intact": verdict.intact,
+        "audit_events_checked": verdict.events_checked,
+        "audit_problem": verdict.problem,
+        "machine": harness::machine(),
+    });
+    let mut failures = Vec::new();
+    if run.errors > 0 {
+        failures.push(format!("{} errors", run.errors));
+    }
+    if growth.is_nan() || growth >= 5.0 {
+        failures.push(format!("RSS grew {growth:.1} %"));
+    }
+    if !verdict.intact {
+        failures.push(format!("audit chain: {}", verdict.problem));
+    }
+    Ok((summary, failures))
 }

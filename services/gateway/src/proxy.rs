@@ -161,7 +161,10 @@ impl Proxy {
                 .prepare(),
         ));
         let routes: Vec<(&'static str, Target)> = vec![
-            ("/dps.subject_requests.", channel(upstreams.subject_requests)),
+            (
+                "/dps.subject_requests.",
+                channel(upstreams.subject_requests),
+            ),
             ("/dps.breaches.", channel(upstreams.breaches)),
             ("/dps.retention.", channel(upstreams.retention)),
             ("/dps.consent.", channel(upstreams.consent)),
