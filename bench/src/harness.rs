@@ -270,6 +270,50 @@ pub fn rss_mib_of(pid: u32) -> Option<f64> {
     Some(kib / 1024.0)
 }
 
+/// The postmaster: the parent of this connection's backend.
+pub async fn postmaster_pid(db: &sqlx::PgPool) -> Result<u32, String> {
+    let backend: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
+        .fetch_one(db)
+        .await
+        .map_err(|e| e.to_string())?;
+    let stat =
+        std::fs::read_to_string(format!("/proc/{backend}/stat")).map_err(|e| e.to_string())?;
+    stat.rsplit_once(')')
+        .and_then(|(_, rest)| rest.split_whitespace().nth(1))
+        .and_then(|ppid| ppid.parse().ok())
+        .ok_or_else(|| "cannot read the postmaster's pid".into())
+}
+
+/// Proportional set size in MiB of a Postgres cluster: the postmaster and every process it
+/// started, each shared page counted once across them (RSS would count shared buffers per backend).
+pub fn postgres_pss_mib(postmaster: u32) -> Option<f64> {
+    let pss = |pid: &str| -> Option<f64> {
+        let rollup = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).ok()?;
+        let kib: f64 = rollup
+            .lines()
+            .find(|l| l.starts_with("Pss:"))?
+            .split_whitespace()
+            .nth(1)?
+            .parse()
+            .ok()?;
+        Some(kib / 1024.0)
+    };
+    let mut total = pss(&postmaster.to_string())?;
+    for entry in std::fs::read_dir("/proc").ok()?.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name
+            .to_str()
+            .filter(|n| n.bytes().all(|b| b.is_ascii_digit()))
+        else {
+            continue;
+        };
+        if proc_stat(pid).is_some_and(|s| s.0 == postmaster) {
+            total += pss(pid).unwrap_or(0.0);
+        }
+    }
+    Some(total)
+}
+
 /// Clock ticks per second of /proc's CPU times (USER_HZ; 100 on every Linux we run on).
 const TICKS_PER_S: f64 = 100.0;
 

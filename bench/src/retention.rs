@@ -229,7 +229,7 @@ pub async fn run(flags: Flags) -> Result<(), String> {
     let service = stack.serve("dps-retention").await?;
     let service_pid = service.child.id().ok_or("service exited")?;
     let db = PgPool::connect(&stack.owner_url()).await.map_err(err)?;
-    let postmaster = postmaster_pid(&db).await?;
+    let postmaster = harness::postmaster_pid(&db).await?;
     let pids = (service_pid, postmaster);
     let idle_rss = service.rss_mib();
     let channel = service.channel()?;
@@ -398,19 +398,6 @@ pub async fn run(flags: Flags) -> Result<(), String> {
     harness::write_json(o.json.as_deref(), &summary)?;
     drop(stack);
     Ok(())
-}
-
-/// The postmaster: the parent of this connection's backend.
-async fn postmaster_pid(db: &PgPool) -> Result<u32, String> {
-    let backend: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
-        .fetch_one(db)
-        .await
-        .map_err(err)?;
-    let stat = std::fs::read_to_string(format!("/proc/{backend}/stat")).map_err(err)?;
-    stat.rsplit_once(')')
-        .and_then(|(_, rest)| rest.split_whitespace().nth(1))
-        .and_then(|ppid| ppid.parse().ok())
-        .ok_or_else(|| "cannot read the postmaster's pid".into())
 }
 
 /// Sends the records `0..plan.total` in streams of `per_stream`, one after the other.

@@ -189,23 +189,31 @@ fn channels(url: &str, n: usize) -> Result<Vec<Channel>, String> {
         .collect()
 }
 
-/// The peak RSS of a process, sampled every 100 ms until stopped.
+/// Peak memory until stopped: the suite's RSS sampled every 100 ms, its Postgres cluster's PSS
+/// every second (reading every backend's smaps is slower).
 struct PeakRss {
-    peak_kib: Arc<AtomicU64>,
+    peak_kib: Arc<[AtomicU64; 2]>,
     stop: Arc<AtomicBool>,
 }
 
 impl PeakRss {
-    fn watch(pid: u32) -> Self {
-        let (peak_kib, stop) = (
-            Arc::new(AtomicU64::new(0)),
-            Arc::new(AtomicBool::new(false)),
-        );
+    fn watch(pid: u32, postmaster: u32) -> Self {
+        let peak_kib = Arc::new([AtomicU64::new(0), AtomicU64::new(0)]);
+        let stop = Arc::new(AtomicBool::new(false));
         let (peak, done) = (peak_kib.clone(), stop.clone());
         tokio::spawn(async move {
-            while !done.load(Ordering::Relaxed) {
+            let kib = |mib: f64| (mib * 1024.0) as u64;
+            for tick in 0u64.. {
+                if done.load(Ordering::Relaxed) {
+                    break;
+                }
                 if let Some(mib) = harness::rss_mib_of(pid) {
-                    peak.fetch_max((mib * 1024.0) as u64, Ordering::Relaxed);
+                    peak[0].fetch_max(kib(mib), Ordering::Relaxed);
+                }
+                if tick % 10 == 0
+                    && let Some(mib) = harness::postgres_pss_mib(postmaster)
+                {
+                    peak[1].fetch_max(kib(mib), Ordering::Relaxed);
                 }
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
@@ -213,8 +221,10 @@ impl PeakRss {
         Self { peak_kib, stop }
     }
 
-    fn peak_mib(&self) -> f64 {
-        self.peak_kib.load(Ordering::Relaxed) as f64 / 1024.0
+    /// (suite RSS, Postgres PSS) in MiB.
+    fn peak_mib(&self) -> (f64, f64) {
+        let mib = |i: usize| self.peak_kib[i].load(Ordering::Relaxed) as f64 / 1024.0;
+        (mib(0), mib(1))
     }
 }
 
@@ -282,8 +292,13 @@ pub async fn run(flags: Flags) -> Result<(), String> {
     let suite = Suite::start().await?;
     let pid = suite.pid().ok_or("dps-suite exited")?;
     let started_rss = harness::rss_mib_of(pid);
-    let peak = PeakRss::watch(pid);
-    let outcome = measure_all(&o, &suite, pid, started_rss, &peak).await;
+    let owner = sqlx::PgPool::connect(&suite.owner_url)
+        .await
+        .map_err(|e| e.to_string())?;
+    let postmaster = harness::postmaster_pid(&owner).await?;
+    let peak = PeakRss::watch(pid, postmaster);
+    let outcome = measure_all(&o, &suite, &owner, (pid, postmaster), started_rss, &peak).await;
+    owner.close().await;
     drop(peak);
     suite.stop().await;
     let (rows, summary) = outcome?;
@@ -322,7 +337,8 @@ pub async fn run(flags: Flags) -> Result<(), String> {
 async fn measure_all(
     o: &Options,
     suite: &Suite,
-    pid: u32,
+    owner: &sqlx::PgPool,
+    (pid, postmaster): (u32, u32),
     started_rss: Option<f64>,
     peak: &PeakRss,
 ) -> Result<(Vec<Row>, serde_json::Value), String> {
@@ -383,11 +399,8 @@ async fn measure_all(
         json: serde_json::json!({ "records": registered, "seconds": register_s }),
     });
     // Statistics as autovacuum would take them within a minute of the load.
-    let owner = sqlx::PgPool::connect(&suite.owner_url)
-        .await
-        .map_err(|e| e.to_string())?;
     sqlx::query("ANALYZE")
-        .execute(&owner)
+        .execute(owner)
         .await
         .map_err(|e| e.to_string())?;
     let sweeping = Instant::now();
@@ -413,6 +426,7 @@ async fn measure_all(
     }
     tokio::time::sleep(Duration::from_secs(2)).await;
     let idle_rss = harness::rss_mib_of(pid);
+    let idle_pss = harness::postgres_pss_mib(postmaster);
 
     // The processing check, direct and through the gateway, same run.
     let direct: Checkers = Arc::new(
@@ -521,7 +535,7 @@ async fn measure_all(
         &alarms,
     ));
 
-    let peak_rss = peak.peak_mib();
+    let (peak_rss, peak_pss) = peak.peak_mib();
     rows.push(Row {
         scenario: "dps-suite RSS: started / idle with the group loaded / peak under load".into(),
         target: "peak < 256 MiB (issue 12)",
@@ -534,6 +548,14 @@ async fn measure_all(
         json: serde_json::json!({
             "started_mib": started_rss, "idle_mib": idle_rss, "peak_mib": peak_rss,
         }),
+    });
+    rows.push(Row {
+        scenario: "its embedded Postgres, every process (PSS): idle with the group loaded / peak"
+            .into(),
+        target: "—",
+        measured: format!("{:.0} / {peak_pss:.0} MiB", idle_pss.unwrap_or(0.0)),
+        met: None,
+        json: serde_json::json!({ "idle_mib": idle_pss, "peak_mib": peak_pss }),
     });
 
     let auditor = suite.caller(&tenants[0], "bench-auditor", &["auditor"])?;
