@@ -31,7 +31,7 @@ use tokio::io::AsyncBufReadExt as _;
 use tonic::transport::Channel;
 
 use crate::gateway::{Checkers, checks};
-use crate::harness::{self, Caller, Flags, Rng, Run};
+use crate::harness::{self, Caller, Cpu, Flags, Rng, Run};
 
 struct Options {
     subsidiaries: u64,
@@ -239,10 +239,11 @@ type Call = std::pin::Pin<Box<dyn Future<Output = bool> + Send>>;
 /// A measured closed-loop phase after its warm-up; `call()` makes a fresh call generator.
 async fn phase<F>(
     o: &Options,
+    pids: (u32, u32),
     name: &str,
     concurrency: usize,
     call: impl Fn() -> F,
-) -> Result<Run, String>
+) -> Result<(Run, Cpu), String>
 where
     F: Fn(usize, &mut Rng) -> Call + Send + Sync + 'static,
 {
@@ -251,7 +252,9 @@ where
         o.warmup, o.seconds
     );
     harness::closed_loop(concurrency, Duration::from_secs(o.warmup), call()).await?;
-    harness::closed_loop(concurrency, Duration::from_secs(o.seconds), call()).await
+    let before = Cpu::sample(pids.0, pids.1);
+    let run = harness::closed_loop(concurrency, Duration::from_secs(o.seconds), call()).await?;
+    Ok((run, Cpu::sample(pids.0, pids.1).since(&before)))
 }
 
 /// One row of the results table.
@@ -261,10 +264,18 @@ struct Row {
     measured: String,
     met: Option<bool>,
     json: serde_json::Value,
+    /// CPU used while it was measured: what limits the figure.
+    cpu: Option<Cpu>,
 }
 
-fn run_row(scenario: String, target: &'static str, met: Option<bool>, run: &Run) -> Row {
+fn run_row(
+    scenario: String,
+    target: &'static str,
+    met: Option<bool>,
+    (run, cpu): &(Run, Cpu),
+) -> Row {
     Row {
+        cpu: Some(*cpu),
         measured: format!(
             "{:.0}/s; p50 {:.2} ms, p90 {:.2}, p99 {:.2}, max {:.2}; {} errors",
             run.throughput,
@@ -305,7 +316,9 @@ pub async fn run(flags: Flags) -> Result<(), String> {
 
     let mut table = format!(
         "Machine: {}. `dps-bench suite`, {} s per phase after {} s warm-up; the whole run took {:.0} s.\n\n\
-         | scenario | target | measured | met? |\n|---|---|---|---|\n",
+         CPU: seconds used during the measured part by the suite / its Postgres / the generator / \
+         anything else on the machine.\n\n\
+         | scenario | target | measured | met? | CPU s |\n|---|---|---|---|---|\n",
         harness::machine(),
         o.seconds,
         o.warmup,
@@ -317,8 +330,17 @@ pub async fn run(flags: Flags) -> Result<(), String> {
             Some(false) => "**no**",
             None => "—",
         };
+        let cpu = row.cpu.map_or("—".to_owned(), |c| {
+            format!(
+                "{:.1} / {:.1} / {:.1} / {:.1}",
+                c.service,
+                c.postgres,
+                c.bench,
+                c.others()
+            )
+        });
         table.push_str(&format!(
-            "| {} | {} | {} | {met} |\n",
+            "| {} | {} | {} | {met} | {cpu} |\n",
             row.scenario, row.target, row.measured
         ));
     }
@@ -374,6 +396,7 @@ async fn measure_all(
         .collect::<Result<_, _>>()?;
     let today = time::OffsetDateTime::now_utc().date();
     let registering = Instant::now();
+    let cpu_before = Cpu::sample(pid, postmaster);
     let mut registered = 0;
     for (k, tenant) in (1..).zip(&tenants) {
         eprintln!("registering {tenant}'s records through the gateway");
@@ -389,6 +412,7 @@ async fn measure_all(
         registered += new;
     }
     let register_s = registering.elapsed().as_secs_f64();
+    let register_cpu = Cpu::sample(pid, postmaster).since(&cpu_before);
     rows.push(Row {
         scenario: format!(
             "retention: bulk-register {registered} records through the gateway (one client stream per subsidiary)"
@@ -397,6 +421,7 @@ async fn measure_all(
         measured: format!("{register_s:.1} s"),
         met: Some(register_s <= 60.0 && registered == o.records),
         json: serde_json::json!({ "records": registered, "seconds": register_s }),
+        cpu: Some(register_cpu),
     });
     // Statistics as autovacuum would take them within a minute of the load.
     sqlx::query("ANALYZE")
@@ -404,11 +429,13 @@ async fn measure_all(
         .await
         .map_err(|e| e.to_string())?;
     let sweeping = Instant::now();
+    let cpu_before = Cpu::sample(pid, postmaster);
     let mut raised = 0;
     for dpo in &dpos {
         raised += crate::retention::run_sweep(&gateway, dpo).await?;
     }
     let sweep_s = sweeping.elapsed().as_secs_f64();
+    let sweep_cpu = Cpu::sample(pid, postmaster).since(&cpu_before);
     rows.push(Row {
         scenario: format!(
             "retention: the group's first sweep (every subsidiary), {raised} reviews raised among {registered}"
@@ -417,6 +444,7 @@ async fn measure_all(
         measured: format!("{sweep_s:.2} s"),
         met: Some(sweep_s <= 2.0),
         json: serde_json::json!({ "reviews_raised": raised, "seconds": sweep_s }),
+        cpu: Some(sweep_cpu),
     });
 
     // Every person seen once, as in a service that has run a while.
@@ -451,14 +479,22 @@ async fn measure_all(
         ] {
             let chans = channels(url, concurrency)?;
             let make = || checks(chans.clone(), checkers.clone(), persons_each);
-            let run = phase(o, &format!("processing check {path}"), concurrency, make).await?;
+            let run = phase(
+                o,
+                (pid, postmaster),
+                &format!("processing check {path}"),
+                concurrency,
+                make,
+            )
+            .await?;
             check_runs.push((path, concurrency, run));
         }
     }
     for pair in check_runs.chunks(2) {
-        let [(_, concurrency, direct), (_, _, via)] = pair else {
+        let [(_, concurrency, direct_phase), (_, _, via_phase)] = pair else {
             continue;
         };
+        let (direct, via) = (&direct_phase.0, &via_phase.0);
         let (target, met) = if *concurrency == 1 {
             ("—", None)
         } else {
@@ -471,7 +507,7 @@ async fn measure_all(
             format!("processing check direct to consent, {concurrency} callers"),
             target,
             met,
-            direct,
+            direct_phase,
         ));
         let added = via.percentile(0.50) - direct.percentile(0.50);
         let kept = 100.0 * via.throughput / direct.throughput;
@@ -484,7 +520,7 @@ async fn measure_all(
             format!("processing check through the gateway, {concurrency} callers"),
             target,
             Some(met),
-            via,
+            via_phase,
         );
         row.measured
             .push_str(&format!("; adds {added:.2} ms p50, keeps {kept:.0} %"));
@@ -496,9 +532,13 @@ async fn measure_all(
     let platform = Arc::new(platform);
     let dpos = Arc::new(dpos);
     let chans = channels(&suite.gateway, 32)?;
-    let created = phase(o, "CreateSubjectRequest through the gateway", 32, || {
-        crate::subject_requests::create_call(chans.clone(), serial.clone(), platform.clone())
-    })
+    let created = phase(
+        o,
+        (pid, postmaster),
+        "CreateSubjectRequest through the gateway",
+        32,
+        || crate::subject_requests::create_call(chans.clone(), serial.clone(), platform.clone()),
+    )
     .await?;
     rows.push(run_row(
         format!(
@@ -506,24 +546,32 @@ async fn measure_all(
             o.requests
         ),
         "≥ 2,000/s (issue 16)",
-        Some(created.throughput >= 2000.0),
+        Some(created.0.throughput >= 2000.0),
         &created,
     ));
     let chans = channels(&suite.gateway, 8)?;
-    let listed = phase(o, "ListSubjectRequests through the gateway", 8, || {
-        crate::subject_requests::list_call(chans.clone(), dpos.clone())
-    })
+    let listed = phase(
+        o,
+        (pid, postmaster),
+        "ListSubjectRequests through the gateway",
+        8,
+        || crate::subject_requests::list_call(chans.clone(), dpos.clone()),
+    )
     .await?;
     rows.push(run_row(
         "50 soonest-due open requests through the gateway, 8 callers".into(),
         "p99 ≤ 20 ms (issue 16)",
-        Some(listed.percentile(0.99) <= 20.0),
+        Some(listed.0.percentile(0.99) <= 20.0),
         &listed,
     ));
     let chans = channels(&suite.gateway, 16)?;
-    let alarms = phase(o, "ListOpenBreaches through the gateway", 16, || {
-        crate::breaches::alarm_list(chans.clone(), dpos.clone())
-    })
+    let alarms = phase(
+        o,
+        (pid, postmaster),
+        "ListOpenBreaches through the gateway",
+        16,
+        || crate::breaches::alarm_list(chans.clone(), dpos.clone()),
+    )
     .await?;
     rows.push(run_row(
         format!(
@@ -531,7 +579,7 @@ async fn measure_all(
             o.incidents
         ),
         "p99 ≤ 20 ms (issue 7)",
-        Some(alarms.percentile(0.99) <= 20.0),
+        Some(alarms.0.percentile(0.99) <= 20.0),
         &alarms,
     ));
 
@@ -548,6 +596,7 @@ async fn measure_all(
         json: serde_json::json!({
             "started_mib": started_rss, "idle_mib": idle_rss, "peak_mib": peak_rss,
         }),
+        cpu: None,
     });
     rows.push(Row {
         scenario: "its embedded Postgres, every process (PSS): idle with the group loaded / peak"
@@ -556,6 +605,7 @@ async fn measure_all(
         measured: format!("{:.0} / {peak_pss:.0} MiB", idle_pss.unwrap_or(0.0)),
         met: None,
         json: serde_json::json!({ "idle_mib": idle_pss, "peak_mib": peak_pss }),
+        cpu: None,
     });
 
     let auditor = suite.caller(&tenants[0], "bench-auditor", &["auditor"])?;
@@ -574,12 +624,13 @@ async fn measure_all(
         ),
         met: Some(verdict.intact),
         json: serde_json::json!({ "intact": verdict.intact, "events": verdict.events_checked, "problem": verdict.problem }),
+        cpu: None,
     });
 
-    let errors = check_runs.iter().map(|(_, _, r)| r.errors).sum::<u64>()
-        + created.errors
-        + listed.errors
-        + alarms.errors;
+    let errors = check_runs.iter().map(|(_, _, r)| r.0.errors).sum::<u64>()
+        + created.0.errors
+        + listed.0.errors
+        + alarms.0.errors;
     let summary = serde_json::json!({
         "scenario": "dps-suite (all-in-one, embedded Postgres) under the standard scenarios",
         "machine": harness::machine(),
@@ -599,6 +650,7 @@ async fn measure_all(
             "measured": r.measured,
             "met": r.met,
             "figures": r.json,
+            "cpu_seconds": r.cpu.map(|c| c.json()),
         })).collect::<Vec<_>>(),
         "errors": errors,
     });
