@@ -24,7 +24,7 @@ DEPLOY_OVERLAYS := $(notdir $(patsubst %/,%,$(dir $(wildcard deploy/overlays/*/k
 #              digest exists only after their build; deploy/README.md says to pin it in the overlay.
 CHECKOV_SKIP := CKV_K8S_35,CKV_K8S_43
 
-.PHONY: help run test lint check fix build buf bench bench-consent bench-gateway bench-soak bench-subject-requests bench-breaches bench-retention deploy-check
+.PHONY: help run test lint check fix build buf bench bench-services bench-consent bench-gateway bench-soak bench-subject-requests bench-breaches bench-retention deploy-check
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -47,7 +47,12 @@ lint: $(BUF) ## fmt, clippy, buf lint and the house grep lints
 	@# Every table is schema-qualified, so who touches whose tables is a grep (CTEs are named w_…).
 	@! grep -rnP '\b(FROM|INTO|UPDATE|JOIN)\s+(?![a-z_]+\.)(?!w_)[a-z_]+\b(?!\()' services/*/src/store/ || { echo "qualify table names with the service's schema"; exit 1; }
 
-bench: bench-consent bench-gateway bench-subject-requests bench-breaches bench-retention ## Run every benchmark in turn (release; JSON in target/bench; docs/BENCHMARKS.md)
+bench: ## The standard scenarios against the all-in-one dps-suite on its embedded default (release; results.md/.json in target/bench)
+	cargo build --release -p dps-suite -p dps-bench
+	@mkdir -p $(BENCH_OUT)
+	$(BENCH) suite --json $(BENCH_OUT)/results.json --markdown $(BENCH_OUT)/results.md $(BENCH_ARGS)
+
+bench-services: bench-consent bench-gateway bench-subject-requests bench-breaches bench-retention ## Every per-service benchmark in turn, each service its own process
 
 bench-consent: ## Benchmark the processing check (release build; writes target/bench/consent-check.json)
 	cargo build --release -p dps-consent -p dps-bench
@@ -59,8 +64,8 @@ bench-gateway: ## Benchmark the processing check direct and through the gateway,
 	@mkdir -p $(BENCH_OUT)
 	$(BENCH) gateway --json $(BENCH_OUT)/gateway.json $(BENCH_ARGS)
 
-bench-soak: ## Soak: the processing check through the gateway at 70 % of capacity for 10 min (BENCH_ARGS="--minutes N")
-	cargo build --release -p dps-consent -p dps-gateway -p dps-bench
+bench-soak: ## Soak: the processing check through dps-suite's gateway at 70 % of capacity for 10 min (BENCH_ARGS="--minutes N")
+	cargo build --release -p dps-suite -p dps-bench
 	@mkdir -p $(BENCH_OUT)
 	$(BENCH) soak --json $(BENCH_OUT)/soak.json $(BENCH_ARGS)
 

@@ -14,6 +14,7 @@
 //! `--concurrency N` (16), `--seconds N` (10 per phase), `--warmup N` (3), `--json PATH`.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use dps_platform::proto_time;
@@ -21,7 +22,7 @@ use dps_proto::breaches::v1 as pb;
 use pb::breaches_service_client::BreachesServiceClient;
 use tonic::transport::Channel;
 
-use crate::harness::{self, Flags, Rng, Run, Stack, TENANT};
+use crate::harness::{self, Caller, Flags, Rng, Run, Stack, TENANT};
 
 struct Options {
     incidents: u64,
@@ -54,7 +55,7 @@ pub async fn run(flags: Flags) -> Result<(), String> {
     let started = Instant::now();
     let stack = Stack::start().await?;
     stack.migrate("dps-breaches").await?;
-    let (open, plan) = load(&stack.owner_url(), o.incidents).await?;
+    let (open, plan) = load(&stack.owner_url(), TENANT, o.incidents).await?;
     eprintln!(
         "loaded {} incidents ({open} open breaches) in {:.1?}\nalarm query plan:\n{plan}",
         o.incidents,
@@ -63,22 +64,8 @@ pub async fn run(flags: Flags) -> Result<(), String> {
     let service = stack.serve("dps-breaches").await?;
     let channels = service.channels(o.concurrency)?;
 
-    let list = |channels: &[Channel]| {
-        let channels = channels.to_vec();
-        move |caller: usize, _rng: &mut Rng| {
-            let mut client = BreachesServiceClient::new(channels[caller].clone());
-            let request = pb::ListOpenBreachesRequest {
-                page_size: 50,
-                page_token: String::new(),
-            };
-            Box::pin(async move {
-                client
-                    .list_open_breaches(with_caller(request))
-                    .await
-                    .is_ok_and(|r| r.into_inner().breaches.len() == 50)
-            }) as std::pin::Pin<Box<dyn Future<Output = bool> + Send>>
-        }
-    };
+    let callers = Arc::new(vec![Caller::sealed(TENANT, "dpo")]);
+    let list = |channels: &[Channel]| alarm_list(channels.to_vec(), callers.clone());
     let create = |channels: &[Channel]| {
         let channels = channels.to_vec();
         move |caller: usize, rng: &mut Rng| {
@@ -148,6 +135,27 @@ pub async fn run(flags: Flags) -> Result<(), String> {
     Ok(())
 }
 
+/// The DPO's alarm view: the 50 open breaches with least time left, of a random subsidiary.
+pub(crate) fn alarm_list(
+    channels: Vec<Channel>,
+    callers: Arc<Vec<Caller>>,
+) -> impl Fn(usize, &mut Rng) -> std::pin::Pin<Box<dyn Future<Output = bool> + Send>> {
+    move |caller: usize, rng: &mut Rng| {
+        let mut client = BreachesServiceClient::new(channels[caller % channels.len()].clone());
+        let who = &callers[rng.below(callers.len() as u64) as usize];
+        let request = who.request(pb::ListOpenBreachesRequest {
+            page_size: 50,
+            page_token: String::new(),
+        });
+        Box::pin(async move {
+            client
+                .list_open_breaches(request)
+                .await
+                .is_ok_and(|r| r.into_inner().breaches.len() == 50)
+        })
+    }
+}
+
 /// A misdirected-email breach, aware up to two days ago.
 fn new_breach(rng: &mut Rng) -> pb::CreateIncidentRequest {
     let aware = time::OffsetDateTime::now_utc() - time::Duration::minutes(rng.below(2880) as i64);
@@ -172,7 +180,11 @@ fn new_breach(rng: &mut Rng) -> pb::CreateIncidentRequest {
 /// Loads the data set straight into the schema (as its owner): the service's write path, with a
 /// key per incident, is what the create phase measures, not how the history got there. Returns
 /// the number of open breaches and the alarm query's plan.
-async fn load(owner_url: &str, incidents: u64) -> Result<(i64, String), String> {
+pub(crate) async fn load(
+    owner_url: &str,
+    tenant: &str,
+    incidents: u64,
+) -> Result<(i64, String), String> {
     let pool = sqlx::PgPool::connect(owner_url)
         .await
         .map_err(|e| e.to_string())?;
@@ -191,7 +203,7 @@ async fn load(owner_url: &str, incidents: u64) -> Result<(i64, String), String> 
                 CASE WHEN g % 3 <> 0 AND g % 2 = 1 AND g % 10 = 1 THEN 'not_reportable' END \
          FROM generate_series(1, $2) AS g",
     )
-    .bind(TENANT)
+    .bind(tenant)
     .bind(incidents)
     .execute(&pool)
     .await
@@ -203,16 +215,16 @@ async fn load(owner_url: &str, incidents: u64) -> Result<(i64, String), String> 
     let open: i64 = sqlx::query_scalar(
         "SELECT count(*) FROM breaches.incidents WHERE tenant_id = $1 AND clock_running",
     )
-    .bind(TENANT)
+    .bind(tenant)
     .fetch_one(&pool)
     .await
     .map_err(e)?;
     // The service's query, with its page size as a literal as the store sends it.
-    let plan: Vec<String> = sqlx::query_scalar(
+    let plan: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
         "EXPLAIN SELECT incident_id, title, aware_at, severity FROM breaches.incidents \
-         WHERE tenant_id = 'bench-group' AND clock_running \
-         ORDER BY aware_at, incident_id LIMIT 51",
-    )
+         WHERE tenant_id = '{tenant}' AND clock_running \
+         ORDER BY aware_at, incident_id LIMIT 51"
+    )))
     .fetch_all(&pool)
     .await
     .map_err(e)?;

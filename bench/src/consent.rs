@@ -63,7 +63,7 @@ pub async fn run(flags: Flags) -> Result<(), String> {
     let started = Instant::now();
     let stack = Stack::start().await?;
     stack.migrate("dps-consent").await?;
-    let purposes = load(&stack.owner_url(), o.persons).await?;
+    let purposes = load(&stack.owner_url(), TENANT, o.persons).await?;
     eprintln!(
         "loaded {} persons × {} purposes in {:.1?}",
         o.persons,
@@ -75,7 +75,7 @@ pub async fn run(flags: Flags) -> Result<(), String> {
     let idle_rss = service.rss_mib();
 
     eprintln!("warming up: every person once, then {} s of load", o.warmup);
-    warm(&channels[0], &purposes[0], o.persons).await?;
+    warm(&channels[0], TENANT, &purposes[0], o.persons).await?;
     drive(&o, &channels, &purposes, Duration::from_secs(o.warmup)).await?;
     eprintln!(
         "measuring for {} s at concurrency {}",
@@ -178,7 +178,11 @@ async fn drive(
 /// Loads the data set straight into the consent schema (as the schema owner): the service's own
 /// write path would take minutes for a million rows and is not what is measured here.
 /// Returns the purpose names; the first four are consent-based.
-pub(crate) async fn load(owner_url: &str, persons: u64) -> Result<Vec<String>, String> {
+pub(crate) async fn load(
+    owner_url: &str,
+    tenant: &str,
+    persons: u64,
+) -> Result<Vec<String>, String> {
     let pool = sqlx::PgPool::connect(owner_url)
         .await
         .map_err(|e| e.to_string())?;
@@ -190,7 +194,7 @@ pub(crate) async fn load(owner_url: &str, persons: u64) -> Result<Vec<String>, S
          VALUES ($1, $2, 'service_users', 1, 'How we use your information', \
                  'https://example.org/privacy', false, now() - interval '60 days', 'bench')",
     )
-    .bind(TENANT)
+    .bind(tenant)
     .bind(notice)
     .execute(&pool)
     .await
@@ -218,7 +222,7 @@ pub(crate) async fn load(owner_url: &str, persons: u64) -> Result<Vec<String>, S
              VALUES ($1, $2, $3, $4, CASE WHEN $4 = 'legitimate_interests' THEN 'LIA-1' ELSE '' END, \
                      '{health}', 'service_users', $5, $6, $7, 'bench')",
         )
-        .bind(TENANT)
+        .bind(tenant)
         .bind(id)
         .bind(format!("Purpose {i}"))
         .bind(basis)
@@ -247,14 +251,14 @@ pub(crate) async fn load(owner_url: &str, persons: u64) -> Result<Vec<String>, S
                 );
                 if event == "given" {
                     sqlx::query("INSERT INTO consent.persons (tenant_id, person_id) SELECT $1, 'p-' || g FROM generate_series(1, $2::bigint) AS g ON CONFLICT DO NOTHING")
-                        .bind(TENANT)
+                        .bind(tenant)
                         .bind(persons as i64)
                         .execute(&pool)
                         .await
                         .map_err(e)?;
                 }
                 sqlx::query(sqlx::AssertSqlSafe(sql))
-                    .bind(TENANT)
+                    .bind(tenant)
                     .bind(id)
                     .bind(notice)
                     .bind(i as i64)
@@ -287,14 +291,14 @@ pub(crate) async fn load(owner_url: &str, persons: u64) -> Result<Vec<String>, S
          FROM generate_series(1, $2::bigint) AS g WHERE g % 100 = 7",
     ] {
         sqlx::query(sql)
-            .bind(TENANT)
+            .bind(tenant)
             .bind(persons as i64)
             .execute(&pool)
             .await
             .map_err(e)?;
     }
     sqlx::query("INSERT INTO consent.change_counters (tenant_id, seq) VALUES ($1, 1)")
-        .bind(TENANT)
+        .bind(tenant)
         .execute(&pool)
         .await
         .map_err(e)?;
@@ -305,7 +309,13 @@ pub(crate) async fn load(owner_url: &str, persons: u64) -> Result<Vec<String>, S
 
 /// Checks every person once in batches, as a service that has been running a while has seen
 /// them: the figures are for the steady state, not for cold misses.
-pub(crate) async fn warm(channel: &Channel, purpose: &str, persons: u64) -> Result<(), String> {
+pub(crate) async fn warm(
+    channel: &Channel,
+    tenant: &str,
+    purpose: &str,
+    persons: u64,
+) -> Result<(), String> {
+    let caller = harness::Caller::sealed(tenant, "service");
     let mut client = ConsentServiceClient::new(channel.clone());
     for first in (1..=persons).step_by(1000) {
         let checks = (first..(first + 1000).min(persons + 1))
@@ -315,7 +325,7 @@ pub(crate) async fn warm(channel: &Channel, purpose: &str, persons: u64) -> Resu
             })
             .collect();
         client
-            .batch_check_processing(with_caller(pb::BatchCheckProcessingRequest { checks }))
+            .batch_check_processing(caller.request(pb::BatchCheckProcessingRequest { checks }))
             .await
             .map_err(|e| format!("warm-up: {e}"))?;
     }

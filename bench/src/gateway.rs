@@ -14,10 +14,9 @@ use std::time::Duration;
 
 use dps_proto::consent::v1 as pb;
 use pb::consent_service_client::ConsentServiceClient;
-use tonic::metadata::MetadataValue;
 use tonic::transport::Channel;
 
-use crate::harness::{self, Flags, Rng, Run, Service, Stack, TENANT};
+use crate::harness::{self, Caller, Flags, Rng, Run, Service, Stack, TENANT};
 
 struct Options {
     persons: u64,
@@ -29,35 +28,24 @@ struct Options {
 
 type Call = Pin<Box<dyn Future<Output = bool> + Send>>;
 
-/// How a request proves its caller: sealed gateway headers (direct) or a bearer token.
-#[derive(Clone)]
-enum Caller {
-    Sealed,
-    Token(MetadataValue<tonic::metadata::Ascii>),
-}
+/// Who checks for which subsidiary, and that subsidiary's purposes.
+pub(crate) type Checkers = Arc<Vec<(Caller, Vec<String>)>>;
 
-fn checks(
+/// Processing checks of a random person and purpose of a random subsidiary, each caller on its
+/// own connection.
+pub(crate) fn checks(
     channels: Vec<Channel>,
-    purposes: Arc<Vec<String>>,
+    checkers: Checkers,
     persons: u64,
-    caller: Caller,
 ) -> impl Fn(usize, &mut Rng) -> Call + Send + Sync + 'static {
     move |i, rng| {
         let mut client = ConsentServiceClient::new(channels[i % channels.len()].clone());
+        let (caller, purposes) = &checkers[rng.below(checkers.len() as u64) as usize];
         let message = pb::CheckProcessingRequest {
             person_id: format!("p-{}", rng.below(persons) + 1),
             purpose: purposes[rng.below(purposes.len() as u64) as usize].clone(),
         };
-        let request = match &caller {
-            Caller::Sealed => harness::with_caller(message, "care_record_platform"),
-            Caller::Token(bearer) => {
-                let mut request = tonic::Request::new(message);
-                request
-                    .metadata_mut()
-                    .insert("authorization", bearer.clone());
-                request
-            }
-        };
+        let request = caller.request(message);
         Box::pin(async move { client.check_processing(request).await.is_ok() })
     }
 }
@@ -66,18 +54,12 @@ async fn measure(
     o: &Options,
     target: &Service,
     concurrency: usize,
-    purposes: &Arc<Vec<String>>,
-    caller: &Caller,
+    purposes: &[String],
+    caller: Caller,
 ) -> Result<Run, String> {
     let channels = target.channels(concurrency)?;
-    let call = || {
-        checks(
-            channels.clone(),
-            Arc::clone(purposes),
-            o.persons,
-            caller.clone(),
-        )
-    };
+    let checkers: Checkers = Arc::new(vec![(caller, purposes.to_vec())]);
+    let call = || checks(channels.clone(), checkers.clone(), o.persons);
     harness::closed_loop(concurrency, Duration::from_secs(o.warmup), call()).await?;
     harness::closed_loop(concurrency, Duration::from_secs(o.seconds), call()).await
 }
@@ -87,18 +69,17 @@ struct Rig {
     stack: Stack,
     consent: Service,
     gateway: Service,
-    purposes: Arc<Vec<String>>,
-    bearer: MetadataValue<tonic::metadata::Ascii>,
-    issuer: dps_gateway::DevIssuer,
+    purposes: Vec<String>,
+    bearer: Caller,
 }
 
 impl Rig {
     async fn start(persons: u64) -> Result<Self, String> {
         let stack = Stack::start().await?;
         stack.migrate("dps-consent").await?;
-        let purposes = Arc::new(crate::consent::load(&stack.owner_url(), persons).await?);
+        let purposes = crate::consent::load(&stack.owner_url(), TENANT, persons).await?;
         let consent = stack.serve("dps-consent").await?;
-        crate::consent::warm(&consent.channel()?, &purposes[0], persons).await?;
+        crate::consent::warm(&consent.channel()?, TENANT, &purposes[0], persons).await?;
 
         // The gateway in development mode trusts a local issuer; the bench signs with the same key.
         let dev_key = stack.dir().join("gateway-dev.pem");
@@ -110,8 +91,7 @@ impl Rig {
             &["care_record_platform"],
             3600,
         );
-        let bearer =
-            MetadataValue::try_from(format!("Bearer {token}")).map_err(|e| e.to_string())?;
+        let bearer = Caller::token(&token)?;
         let env: Vec<(&str, String)> = vec![
             ("DPS_GATEWAY_MODE", "development".into()),
             ("DPS_GATEWAY_DEV_KEY_FILE", dev_key.display().to_string()),
@@ -130,7 +110,6 @@ impl Rig {
             gateway,
             purposes,
             bearer,
-            issuer,
         })
     }
 
@@ -166,18 +145,18 @@ pub async fn run(mut flags: Flags) -> Result<(), String> {
     let mut rows = Vec::new();
     for concurrency in [1, o.concurrency] {
         for (label, target, caller) in [
-            ("direct", &consent, Caller::Sealed),
             (
-                "through the gateway",
-                &gateway,
-                Caller::Token(bearer.clone()),
+                "direct",
+                &consent,
+                Caller::sealed(TENANT, "care_record_platform"),
             ),
+            ("through the gateway", &gateway, bearer.clone()),
         ] {
             eprintln!(
                 "{label}, concurrency {concurrency}: {} s warm-up, {} s measured",
                 o.warmup, o.seconds
             );
-            let run = measure(&o, target, concurrency, purposes, &caller).await?;
+            let run = measure(&o, target, concurrency, purposes, caller).await?;
             rows.push((label, concurrency, run));
         }
     }
@@ -243,122 +222,4 @@ pub async fn run(mut flags: Flags) -> Result<(), String> {
         return Err(format!("{errors} errors"));
     }
     Ok(())
-}
-
-/// `dps-bench soak`: the processing check through the gateway at 70 % of its measured capacity
-/// for `--minutes` (10), with zero errors, RSS growth under 5 % between minute 2 and the end (of
-/// the gateway and the service), and the audit chain verifying afterwards (issue 12).
-/// Options: `--persons N` (100000), `--minutes N` (10), `--concurrency N` (64), `--json PATH`.
-pub async fn soak(mut flags: Flags) -> Result<(), String> {
-    let persons = flags.number("persons", 100_000)?;
-    let minutes = flags.number("minutes", 10)?.max(3);
-    let concurrency = flags.number("concurrency", 64)?.max(1) as usize;
-    let json = flags.path("json");
-    flags.finish()?;
-    let rig = Rig::start(persons).await?;
-    let caller = Caller::Token(rig.bearer.clone());
-    let channels = rig.gateway.channels(concurrency)?;
-    let call = || {
-        checks(
-            channels.clone(),
-            Arc::clone(&rig.purposes),
-            persons,
-            caller.clone(),
-        )
-    };
-
-    eprintln!("measuring capacity through the gateway: 10 s at concurrency {concurrency}");
-    harness::closed_loop(concurrency, Duration::from_secs(3), call()).await?;
-    let capacity = harness::closed_loop(concurrency, Duration::from_secs(10), call())
-        .await?
-        .throughput;
-    let rate = (capacity * 0.7) as u64;
-    eprintln!("soaking at {rate}/s (70 % of {capacity:.0}/s) for {minutes} min");
-    let pids = [rig.gateway.child.id(), rig.consent.child.id()];
-    let sampler = tokio::spawn(async move {
-        tokio::time::sleep(Duration::from_secs(120)).await;
-        pids.map(|pid| pid.and_then(harness::rss_mib_of))
-    });
-    let run = harness::open_loop(
-        rate,
-        concurrency * 4,
-        Duration::from_secs(minutes * 60),
-        call(),
-    )
-    .await?;
-    let at_two = sampler.await.map_err(|e| e.to_string())?;
-    let at_end = pids.map(|pid| pid.and_then(harness::rss_mib_of));
-    let growth: Vec<f64> = at_two
-        .iter()
-        .zip(&at_end)
-        .map(|(a, b)| match (a, b) {
-            (Some(a), Some(b)) if *a > 0.0 => 100.0 * (b - a) / a,
-            _ => f64::NAN,
-        })
-        .collect();
-
-    // The chain, checked through the gateway by an auditor, as an operator would.
-    let auditor = rig.issuer.token(TENANT, "soak-auditor", &["auditor"], 600);
-    let mut request = tonic::Request::new(dps_proto::gateway::v1::VerifyAuditChainRequest {});
-    request.metadata_mut().insert(
-        "authorization",
-        MetadataValue::try_from(format!("Bearer {auditor}")).map_err(|e| e.to_string())?,
-    );
-    let verdict = dps_proto::gateway::v1::audit_service_client::AuditServiceClient::new(
-        rig.gateway.channel()?,
-    )
-    .verify_audit_chain(request)
-    .await
-    .map_err(|e| e.to_string())?
-    .into_inner();
-    rig.stop().await;
-
-    println!(
-        "| rate/s | completed/s | p50 ms | p99 ms | max ms | errors | RSS growth gateway / service (min 2 → end) | audit chain |"
-    );
-    println!("|---|---|---|---|---|---|---|---|");
-    println!(
-        "| {rate} | {:.0} | {:.2} | {:.2} | {:.2} | {} | {:.1} % / {:.1} % | {} ({} events) |",
-        run.throughput,
-        run.percentile(0.50),
-        run.percentile(0.99),
-        run.percentile(1.0),
-        run.errors,
-        growth[0],
-        growth[1],
-        if verdict.intact { "intact" } else { "BROKEN" },
-        verdict.events_checked,
-    );
-    let summary = serde_json::json!({
-        "scenario": "soak: processing check through dps-gateway at 70 % of capacity",
-        "minutes": minutes,
-        "capacity_per_s": capacity,
-        "rate_per_s": rate,
-        "requests": run.count,
-        "errors": run.errors,
-        "latency_ms": run.latency_json(),
-        "rss_mib_minute_2": { "gateway": at_two[0], "consent": at_two[1] },
-        "rss_mib_end": { "gateway": at_end[0], "consent": at_end[1] },
-        "rss_growth_percent": { "gateway": growth[0], "consent": growth[1] },
-        "audit_chain_intact": verdict.intact,
-        "audit_events_checked": verdict.events_checked,
-        "audit_problem": verdict.problem,
-        "machine": harness::machine(),
-    });
-    harness::write_json(json.as_deref(), &summary)?;
-    let mut failures = Vec::new();
-    if run.errors > 0 {
-        failures.push(format!("{} errors", run.errors));
-    }
-    if growth.iter().any(|g| g.is_nan() || *g >= 5.0) {
-        failures.push(format!("RSS grew {growth:?} %"));
-    }
-    if !verdict.intact {
-        failures.push(format!("audit chain: {}", verdict.problem));
-    }
-    if failures.is_empty() {
-        Ok(())
-    } else {
-        Err(failures.join("; "))
-    }
 }

@@ -12,7 +12,7 @@ use dps_pgcluster::LocalCluster;
 use dps_pgcluster::roles::{self, APP_ROLE, OWNER_ROLE};
 use dps_platform::context::{CALLER_HEADER, ROLES_HEADER, TENANT_HEADER};
 use dps_platform::identity::IDENTITY_HEADER;
-use tonic::metadata::MetadataValue;
+use tonic::metadata::{Ascii, MetadataValue};
 use tonic::transport::Channel;
 
 /// The tenant every scenario loads and calls as.
@@ -214,7 +214,7 @@ impl Stack {
     }
 }
 
-fn sibling_binary(name: &str) -> Result<PathBuf, String> {
+pub fn sibling_binary(name: &str) -> Result<PathBuf, String> {
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
     let path = exe.with_file_name(name);
     if path.exists() {
@@ -268,6 +268,50 @@ pub fn rss_mib_of(pid: u32) -> Option<f64> {
         .parse()
         .ok()?;
     Some(kib / 1024.0)
+}
+
+/// The postmaster: the parent of this connection's backend.
+pub async fn postmaster_pid(db: &sqlx::PgPool) -> Result<u32, String> {
+    let backend: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
+        .fetch_one(db)
+        .await
+        .map_err(|e| e.to_string())?;
+    let stat =
+        std::fs::read_to_string(format!("/proc/{backend}/stat")).map_err(|e| e.to_string())?;
+    stat.rsplit_once(')')
+        .and_then(|(_, rest)| rest.split_whitespace().nth(1))
+        .and_then(|ppid| ppid.parse().ok())
+        .ok_or_else(|| "cannot read the postmaster's pid".into())
+}
+
+/// Proportional set size in MiB of a Postgres cluster: the postmaster and every process it
+/// started, each shared page counted once across them (RSS would count shared buffers per backend).
+pub fn postgres_pss_mib(postmaster: u32) -> Option<f64> {
+    let pss = |pid: &str| -> Option<f64> {
+        let rollup = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).ok()?;
+        let kib: f64 = rollup
+            .lines()
+            .find(|l| l.starts_with("Pss:"))?
+            .split_whitespace()
+            .nth(1)?
+            .parse()
+            .ok()?;
+        Some(kib / 1024.0)
+    };
+    let mut total = pss(&postmaster.to_string())?;
+    for entry in std::fs::read_dir("/proc").ok()?.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name
+            .to_str()
+            .filter(|n| n.bytes().all(|b| b.is_ascii_digit()))
+        else {
+            continue;
+        };
+        if proc_stat(pid).is_some_and(|s| s.0 == postmaster) {
+            total += pss(pid).unwrap_or(0.0);
+        }
+    }
+    Some(total)
 }
 
 /// Clock ticks per second of /proc's CPU times (USER_HZ; 100 on every Linux we run on).
@@ -366,23 +410,63 @@ impl Cpu {
 
 /// A request as the gateway forwards it: verified tenant, caller and roles in the metadata.
 pub fn with_caller<T>(message: T, roles: &'static str) -> tonic::Request<T> {
-    let mut request = tonic::Request::new(message);
-    let m = request.metadata_mut();
-    m.insert(TENANT_HEADER, MetadataValue::from_static(TENANT));
-    m.insert(
-        CALLER_HEADER,
-        MetadataValue::from_static("care-record-platform"),
-    );
-    m.insert(ROLES_HEADER, MetadataValue::from_static(roles));
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64);
-    let seal = dps_platform::identity::seal(TENANT, "care-record-platform", roles, now)
-        .expect("the stack trusts a key before any call");
-    if let Ok(value) = MetadataValue::try_from(seal) {
-        m.insert(IDENTITY_HEADER, value);
+    Caller::sealed(TENANT, roles).request(message)
+}
+
+/// How a generated call proves who makes it.
+#[derive(Clone)]
+pub enum Caller {
+    /// Sealed identity headers, as the gateway forwards them: straight to a backend.
+    Sealed {
+        tenant: Arc<str>,
+        roles: &'static str,
+    },
+    /// A bearer token, through the gateway.
+    Token(MetadataValue<Ascii>),
+}
+
+impl Caller {
+    pub fn sealed(tenant: &str, roles: &'static str) -> Self {
+        Self::Sealed {
+            tenant: tenant.into(),
+            roles,
+        }
     }
-    request
+
+    pub fn token(token: &str) -> Result<Self, String> {
+        MetadataValue::try_from(format!("Bearer {token}"))
+            .map(Self::Token)
+            .map_err(|e| e.to_string())
+    }
+
+    pub fn request<T>(&self, message: T) -> tonic::Request<T> {
+        let mut request = tonic::Request::new(message);
+        let m = request.metadata_mut();
+        match self {
+            Self::Token(bearer) => {
+                m.insert("authorization", bearer.clone());
+            }
+            Self::Sealed { tenant, roles } => {
+                let caller = "care-record-platform";
+                let now = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_secs() as i64);
+                let seal = dps_platform::identity::seal(tenant, caller, roles, now)
+                    .expect("the stack trusts a key before any call");
+                for (name, value) in [
+                    (TENANT_HEADER, &**tenant),
+                    (CALLER_HEADER, caller),
+                    (ROLES_HEADER, roles),
+                    (IDENTITY_HEADER, &seal),
+                ] {
+                    if let Ok(value) = MetadataValue::try_from(value) {
+                        m.insert(name, value);
+                    }
+                }
+            }
+        }
+        request
+    }
 }
 
 /// What a measured run produced: sorted latencies in microseconds.

@@ -8,12 +8,13 @@ mod gateway;
 mod harness;
 mod retention;
 mod subject_requests;
+mod suite;
 
 use std::process::ExitCode;
 
 use harness::Flags;
 
-const USAGE: &str = "usage: dps-bench consent-check|gateway|soak|subject-requests|breaches|retention [--flag value]…";
+const USAGE: &str = "usage: dps-bench suite|consent-check|gateway|soak|subject-requests|breaches|retention [--flag value]…";
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -29,10 +30,11 @@ async fn main() -> ExitCode {
     let outcome = match scenario.as_str() {
         "consent-check" => consent::run(flags).await,
         "gateway" => gateway::run(flags).await,
-        "soak" => gateway::soak(flags).await,
+        "soak" => suite::soak(flags).await,
         "subject-requests" => subject_requests::run(flags).await,
         "breaches" => breaches::run(flags).await,
         "retention" => retention::run(flags).await,
+        "suite" => suite::run(flags).await,
         _ => {
             eprintln!("{USAGE}");
             return ExitCode::from(2);

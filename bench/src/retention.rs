@@ -49,7 +49,7 @@ use sqlx::PgPool;
 use time::{Date, OffsetDateTime};
 use tonic::transport::Channel;
 
-use crate::harness::{self, Cpu, Flags, Rng, Stack, TENANT};
+use crate::harness::{self, Caller, Cpu, Flags, Rng, Stack, TENANT};
 
 /// The class re-dated in step 3, and its new rule (the NHS code's 8 years for adult records).
 const REDATED_CLASS: &str = "adult-health-record";
@@ -229,12 +229,13 @@ pub async fn run(flags: Flags) -> Result<(), String> {
     let service = stack.serve("dps-retention").await?;
     let service_pid = service.child.id().ok_or("service exited")?;
     let db = PgPool::connect(&stack.owner_url()).await.map_err(err)?;
-    let postmaster = postmaster_pid(&db).await?;
+    let postmaster = harness::postmaster_pid(&db).await?;
     let pids = (service_pid, postmaster);
     let idle_rss = service.rss_mib();
     let channel = service.channel()?;
     let today = OffsetDateTime::now_utc().date();
     let plan = Arc::new(Plan::new(o.records, o.redate, today));
+    let caller = Caller::sealed(TENANT, "service");
 
     // The tenant's first call seeds the default schedule; every class in the mix must exist.
     let schedule = client(&channel)
@@ -275,7 +276,13 @@ pub async fn run(flags: Flags) -> Result<(), String> {
         "BulkRegisterRecords",
         o.records,
         Some(TARGET_BULK_S),
-        register(&channel, plan.clone(), per_stream, o.message_records),
+        register(
+            &channel,
+            &caller,
+            plan.clone(),
+            per_stream,
+            o.message_records,
+        ),
     )
     .await?;
     check_registered(&db, &plan, registered, already).await?;
@@ -293,7 +300,7 @@ pub async fn run(flags: Flags) -> Result<(), String> {
     let due = due_unheld(&db, today, &held).await?;
     let held_due = due.1;
     let (raised, sweep) = measure(pids, "RunSweep", o.records, Some(TARGET_SWEEP_S), async {
-        run_sweep(&channel).await
+        run_sweep(&channel, &caller).await
     })
     .await?;
     check_sweep(&db, today, &held, due.0, raised, due.0).await?;
@@ -302,7 +309,7 @@ pub async fn run(flags: Flags) -> Result<(), String> {
         "RunSweep again (nothing new due)",
         o.records,
         None,
-        async { run_sweep(&channel).await },
+        async { run_sweep(&channel, &caller).await },
     )
     .await?;
     check_sweep(&db, today, &held, 0, raised_again, due.0).await?;
@@ -341,7 +348,7 @@ pub async fn run(flags: Flags) -> Result<(), String> {
     let newly_due = due_unheld(&db, today, &held).await?.0;
     let (raised_after, sweep_after) =
         measure(pids, "RunSweep after the change", o.records, None, async {
-            run_sweep(&channel).await
+            run_sweep(&channel, &caller).await
         })
         .await?;
     check_sweep(
@@ -393,22 +400,10 @@ pub async fn run(flags: Flags) -> Result<(), String> {
     Ok(())
 }
 
-/// The postmaster: the parent of this connection's backend.
-async fn postmaster_pid(db: &PgPool) -> Result<u32, String> {
-    let backend: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
-        .fetch_one(db)
-        .await
-        .map_err(err)?;
-    let stat = std::fs::read_to_string(format!("/proc/{backend}/stat")).map_err(err)?;
-    stat.rsplit_once(')')
-        .and_then(|(_, rest)| rest.split_whitespace().nth(1))
-        .and_then(|ppid| ppid.parse().ok())
-        .ok_or_else(|| "cannot read the postmaster's pid".into())
-}
-
 /// Sends the records `0..plan.total` in streams of `per_stream`, one after the other.
-async fn register(
+pub(crate) async fn register(
     channel: &Channel,
+    caller: &Caller,
     plan: Arc<Plan>,
     per_stream: u64,
     per_message: u64,
@@ -426,7 +421,7 @@ async fn register(
                     .collect(),
             });
         let response = client(channel)
-            .bulk_register_records(service_call(tokio_stream::iter(messages)))
+            .bulk_register_records(caller.request(tokio_stream::iter(messages)))
             .await
             .map_err(|e| format!("BulkRegisterRecords of records {start}..{end}: {e}"))?
             .into_inner();
@@ -437,9 +432,9 @@ async fn register(
     Ok((registered, already))
 }
 
-async fn run_sweep(channel: &Channel) -> Result<u64, String> {
+pub(crate) async fn run_sweep(channel: &Channel, caller: &Caller) -> Result<u64, String> {
     let response = client(channel)
-        .run_sweep(service_call(pb::RunSweepRequest {}))
+        .run_sweep(caller.request(pb::RunSweepRequest {}))
         .await
         .map_err(err)?;
     u64::try_from(response.into_inner().reviews_raised).map_err(err)
@@ -641,8 +636,8 @@ async fn check_redated(
 /// How many records of each class, and how to make record `i`: the same every run. Record `i`
 /// gets its class from a fixed permutation of `0..total` laid over the classes' counts, so the
 /// counts are exact and the classes interleaved, and any range of records can be made alone.
-struct Plan {
-    total: u64,
+pub(crate) struct Plan {
+    pub(crate) total: u64,
     classes: Vec<(&'static str, u64)>,
     /// Each class's first position in the permuted order.
     starts: Vec<u64>,
@@ -657,7 +652,7 @@ struct Plan {
 const YEAR: u64 = 365;
 
 impl Plan {
-    fn new(total: u64, redate: u64, today: Date) -> Self {
+    pub(crate) fn new(total: u64, redate: u64, today: Date) -> Self {
         let rest = total - redate;
         let weight: u64 = MIX.iter().map(|(_, w)| w).sum();
         let mut classes = vec![(REDATED_CLASS, redate)];

@@ -26,7 +26,7 @@ use dps_proto::subject_requests::v1 as pb;
 use pb::subject_requests_service_client::SubjectRequestsServiceClient;
 use tonic::transport::Channel;
 
-use crate::harness::{self, Flags, Rng, Run, Stack, TENANT};
+use crate::harness::{self, Caller, Flags, Rng, Run, Stack, TENANT};
 
 struct Options {
     stored: u64,
@@ -54,16 +54,12 @@ impl Options {
 
 type Call = Pin<Box<dyn Future<Output = bool> + Send>>;
 
-fn with_caller<T>(message: T) -> tonic::Request<T> {
-    harness::with_caller(message, "service")
-}
-
 pub async fn run(flags: Flags) -> Result<(), String> {
     let o = Options::parse(flags)?;
     let started = Instant::now();
     let stack = Stack::start().await?;
     stack.migrate("dps-subject-requests").await?;
-    load(&stack.owner_url(), o.stored).await?;
+    load(&stack.owner_url(), TENANT, o.stored).await?;
     eprintln!("loaded {} requests in {:.1?}", o.stored, started.elapsed());
     let service = stack.serve("dps-subject-requests").await?;
     let idle_rss = service.rss_mib();
@@ -71,13 +67,14 @@ pub async fn run(flags: Flags) -> Result<(), String> {
     let channels = service.channels(o.create_concurrency)?;
     let serial = Arc::new(AtomicU64::new(0));
     eprintln!("creating: {} s warm-up, {} s measured", o.warmup, o.seconds);
-    let create = || create_call(channels.clone(), serial.clone());
+    let callers = Arc::new(vec![Caller::sealed(TENANT, "service")]);
+    let create = || create_call(channels.clone(), serial.clone(), callers.clone());
     harness::closed_loop(o.create_concurrency, secs(o.warmup), create()).await?;
     let creates = harness::closed_loop(o.create_concurrency, secs(o.seconds), create()).await?;
 
     let channels = service.channels(o.list_concurrency)?;
     eprintln!("listing: {} s warm-up, {} s measured", o.warmup, o.seconds);
-    let list = || list_call(channels.clone());
+    let list = || list_call(channels.clone(), callers.clone());
     harness::closed_loop(o.list_concurrency, secs(o.warmup), list()).await?;
     let lists = harness::closed_loop(o.list_concurrency, secs(o.seconds), list()).await?;
     let peak_rss = service.rss_mib();
@@ -138,12 +135,14 @@ fn row(name: &str, concurrency: usize, run: &Run) -> String {
 }
 
 /// A new request about a new person, received two months ago, with two systems to ask.
-fn create_call(
+pub(crate) fn create_call(
     channels: Vec<Channel>,
     serial: Arc<AtomicU64>,
+    callers: Arc<Vec<Caller>>,
 ) -> impl Fn(usize, &mut Rng) -> Call + Send + Sync + 'static {
     let received = proto_time::to_proto(time::OffsetDateTime::now_utc() - time::Duration::days(60));
-    move |caller, _rng| {
+    move |caller, rng| {
+        let who = callers[rng.below(callers.len() as u64) as usize].clone();
         let n = serial.fetch_add(1, Ordering::Relaxed);
         let mut client =
             SubjectRequestsServiceClient::new(channels[caller % channels.len()].clone());
@@ -170,7 +169,7 @@ fn create_call(
         };
         Box::pin(async move {
             client
-                .create_subject_request(with_caller(request))
+                .create_subject_request(who.request(request))
                 .await
                 .is_ok()
         })
@@ -178,13 +177,17 @@ fn create_call(
 }
 
 /// The DPO's view: the first page of open requests, soonest due first.
-fn list_call(channels: Vec<Channel>) -> impl Fn(usize, &mut Rng) -> Call + Send + Sync + 'static {
-    move |caller, _rng| {
+pub(crate) fn list_call(
+    channels: Vec<Channel>,
+    callers: Arc<Vec<Caller>>,
+) -> impl Fn(usize, &mut Rng) -> Call + Send + Sync + 'static {
+    move |caller, rng| {
+        let who = callers[rng.below(callers.len() as u64) as usize].clone();
         let mut client =
             SubjectRequestsServiceClient::new(channels[caller % channels.len()].clone());
         Box::pin(async move {
             client
-                .list_subject_requests(with_caller(pb::ListSubjectRequestsRequest {
+                .list_subject_requests(who.request(pb::ListSubjectRequestsRequest {
                     page_size: 50,
                     open_only: true,
                     ..Default::default()
@@ -198,7 +201,7 @@ fn list_call(channels: Vec<Channel>) -> impl Fn(usize, &mut Rng) -> Call + Send 
 /// Loads `n` requests straight into the schema (as its owner): the service's own write path is
 /// what step 1 measures, not how the history got there. One in twenty of each state pattern:
 /// five open states (a quarter of all), then completed, refused, withdrawn and closed.
-async fn load(owner_url: &str, n: u64) -> Result<(), String> {
+pub(crate) async fn load(owner_url: &str, tenant: &str, n: u64) -> Result<(), String> {
     let pool = sqlx::PgPool::connect(owner_url)
         .await
         .map_err(|e| e.to_string())?;
@@ -230,7 +233,7 @@ async fn load(owner_url: &str, n: u64) -> Result<(), String> {
                  THEN now() - make_interval(days => (g % 35)::int) \
                  ELSE now() - make_interval(days => 40 + (g % 365)::int) END AS at) r",
     )
-    .bind(TENANT)
+    .bind(tenant)
     .bind(n as i64)
     .execute(&pool)
     .await

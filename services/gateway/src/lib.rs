@@ -22,20 +22,21 @@ pub use audit::AuditLog;
 pub use auth::{DevIssuer, KeySource, Principal, Verifier};
 pub use config::{AuditConfig, Backends, GatewayConfig, Mode};
 pub use limits::Limits;
+pub use proxy::{Upstream, Upstreams};
 
 /// The gateway's own schema: the access audit log.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!();
 
 /// The gateway's routes: every `dps.*` method is authenticated, authorised, audited and forwarded
-/// to its backend (or to the gateway's own audit service). Health and reflection are added by the
+/// to its backend, over gRPC or in process (or to the gateway's own audit service). Health and reflection are added by the
 /// platform's server bootstrap.
 pub fn routes(
     verifier: Arc<Verifier>,
-    backends: &Backends,
+    upstreams: impl Into<Upstreams>,
     audit: AuditLog,
     limits: Limits,
 ) -> Routes {
-    let proxy = proxy::Proxy::new(verifier, backends, audit, limits);
+    let proxy = proxy::Proxy::new(verifier, upstreams.into(), audit, limits);
     Routes::from(Routes::default().into_axum_router().fallback_service(proxy))
 }
 

@@ -12,12 +12,13 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use dps_platform::context::GATEWAY_HEADERS;
-use dps_platform::trace_context;
+use dps_platform::trace_context::{self, ServerTraceLayer};
 use http_body_util::{BodyExt as _, Full, Limited, StreamBody};
 use tonic::Status;
 use tonic::body::Body;
 use tonic::codegen::Bytes;
 use tonic::metadata::MetadataMap;
+use tonic::service::Routes;
 use tonic::transport::Channel;
 use tower::ServiceExt as _;
 use tower::util::BoxCloneSyncService;
@@ -48,13 +49,58 @@ const DEADLINE_MARGIN: Duration = Duration::from_millis(25);
 
 type LocalService = BoxCloneSyncService<http::Request<Body>, http::Response<Body>, Infallible>;
 
+/// How the gateway reaches one backend service.
+#[derive(Clone)]
+pub enum Upstream {
+    /// Over gRPC at this URL: a separate process, as in a distributed deployment.
+    Url(String),
+    /// In this process (the all-in-one binary): the service's routes are called directly, behind
+    /// the same server trace layer a socket would add, so the call skips a second HTTP/2 hop.
+    InProcess(Routes),
+}
+
+impl std::fmt::Debug for Upstream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Url(url) => f.debug_tuple("Url").field(url).finish(),
+            Self::InProcess(_) => f.write_str("InProcess"),
+        }
+    }
+}
+
+/// Where each backend's calls go.
+#[derive(Debug, Clone)]
+pub struct Upstreams {
+    /// `dps.subject_requests.*`.
+    pub subject_requests: Upstream,
+    /// `dps.breaches.*`.
+    pub breaches: Upstream,
+    /// `dps.retention.*`.
+    pub retention: Upstream,
+    /// `dps.consent.*`.
+    pub consent: Upstream,
+}
+
+impl From<&Backends> for Upstreams {
+    fn from(backends: &Backends) -> Self {
+        let url = |u: &String| Upstream::Url(u.clone());
+        Self {
+            subject_requests: url(&backends.subject_requests),
+            breaches: url(&backends.breaches),
+            retention: url(&backends.retention),
+            consent: url(&backends.consent),
+        }
+    }
+}
+
 /// Where a package's calls go.
 #[derive(Clone)]
 enum Target {
     /// A backend service over gRPC: several connections, taken in turn, so one connection's
     /// stream limit and flow control do not queue every caller's calls.
     Remote(Arc<[Channel]>, Arc<AtomicUsize>),
-    /// A service the gateway serves itself (its audit log).
+    /// A service in this process: the gateway's own audit log and reflection, and in the
+    /// all-in-one binary the backends themselves.
     Local(LocalService),
 }
 
@@ -81,24 +127,29 @@ impl std::fmt::Debug for Proxy {
 }
 
 impl Proxy {
-    /// A proxy to `backends`; connections are opened lazily and re-established after failures.
+    /// A proxy to `upstreams`; connections are opened lazily and re-established after failures.
     pub fn new(
         verifier: Arc<Verifier>,
-        backends: &Backends,
+        upstreams: Upstreams,
         audit: AuditLog,
         limits: Limits,
     ) -> Self {
-        let channel = |url: &str| {
-            let connections = (0..BACKEND_CONNECTIONS)
-                .map(|_| {
-                    Channel::from_shared(url.to_owned())
-                        .expect("backend URLs are validated in config")
-                        // A backend that does not accept a connection is down: say so quickly.
-                        .connect_timeout(CONNECT_TIMEOUT)
-                        .connect_lazy()
-                })
-                .collect();
-            Target::Remote(connections, Arc::new(AtomicUsize::new(0)))
+        let channel = |upstream: Upstream| match upstream {
+            Upstream::Url(url) => {
+                let connections = (0..BACKEND_CONNECTIONS)
+                    .map(|_| {
+                        Channel::from_shared(url.clone())
+                            .expect("backend URLs are validated in config")
+                            // A backend that does not accept a connection is down: say so quickly.
+                            .connect_timeout(CONNECT_TIMEOUT)
+                            .connect_lazy()
+                    })
+                    .collect();
+                Target::Remote(connections, Arc::new(AtomicUsize::new(0)))
+            }
+            Upstream::InProcess(routes) => Target::Local(BoxCloneSyncService::new(
+                tower::Layer::layer(&ServerTraceLayer, routes.prepare()),
+            )),
         };
         let local = Target::Local(BoxCloneSyncService::new(
             crate::audit::grpc::AuditApi::server(audit.clone()),
@@ -112,11 +163,11 @@ impl Proxy {
         let routes: Vec<(&'static str, Target)> = vec![
             (
                 "/dps.subject_requests.",
-                channel(&backends.subject_requests),
+                channel(upstreams.subject_requests),
             ),
-            ("/dps.breaches.", channel(&backends.breaches)),
-            ("/dps.retention.", channel(&backends.retention)),
-            ("/dps.consent.", channel(&backends.consent)),
+            ("/dps.breaches.", channel(upstreams.breaches)),
+            ("/dps.retention.", channel(upstreams.retention)),
+            ("/dps.consent.", channel(upstreams.consent)),
             ("/dps.gateway.", local),
             ("/grpc.reflection.", reflection),
         ];

@@ -1,14 +1,16 @@
 //! All five services in one process against one database, each in its own schema: the embedded
 //! default that `make run` starts, and a real deployment for a small provider.
 //!
-//! Each backend still serves on its own loopback socket and the gateway forwards to them over
-//! gRPC, exactly as in a distributed deployment, so the two cannot drift apart.
+//! The gateway calls each backend's routes in process (no second HTTP/2 hop: the gateway's cost
+//! is then authentication, authorisation and the audit row). Each backend also serves on its own
+//! loopback socket, with the same routes, for the cross-service outbox, which reaches consent and
+//! retention over gRPC as it would across a network, and for direct diagnosis.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use dps_gateway::{Backends, GatewayConfig, Verifier};
+use dps_gateway::{Backends, GatewayConfig, Upstream, Upstreams, Verifier};
 use dps_platform::db::{self, DbConfig};
 use dps_platform::keystore::{self, KeystoreConfig};
 use dps_platform::main_support::ServiceSpec;
@@ -156,6 +158,7 @@ pub async fn start(
     let (stop, stopped) = watch::channel(false);
     let mut servers = Vec::new();
     let mut urls = Vec::new();
+    let mut in_process = Vec::new();
     for spec in &SERVICES {
         let listener = bind(SocketAddr::from(([127, 0, 0, 1], 0))).await?;
         urls.push(format!(
@@ -166,6 +169,7 @@ pub async fn start(
             })?
         ));
         let routes = (spec.routes)(pool.clone(), vault.clone());
+        in_process.push(Upstream::InProcess(routes.clone()));
         servers.push(tokio::spawn(serve(
             listener,
             routes,
@@ -209,7 +213,15 @@ pub async fn start(
     })?;
     let audit =
         dps_gateway::start_audit(pool.clone(), &gateway.audit).map_err(SuiteError::Audit)?;
-    let routes = dps_gateway::routes(verifier, &backends, audit, gateway.limits);
+    let [subject_requests, breaches, retention, consent] =
+        <[Upstream; 4]>::try_from(in_process).expect("one upstream per service");
+    let upstreams = Upstreams {
+        subject_requests,
+        breaches,
+        retention,
+        consent,
+    };
+    let routes = dps_gateway::routes(verifier, upstreams, audit, gateway.limits);
     servers.push(tokio::spawn(serve_with(
         listener,
         routes,

@@ -149,6 +149,16 @@ fn print_banner(
     println!("dps-suite is serving");
     println!("  gateway   {addr}  (gRPC; health and reflection enabled)");
     println!("  database  {database}");
+    // Loopback only, and only for callers holding the identity key (the outbox, benchmarks).
+    let backends = suite.backends();
+    for (name, url) in [
+        ("subject_requests", &backends.subject_requests),
+        ("breaches", &backends.breaches),
+        ("retention", &backends.retention),
+        ("consent", &backends.consent),
+    ] {
+        println!("  backend   {name} {url}  (loopback; sealed identities only)");
+    }
     if let Some(issuer) = dev {
         let token = issuer.token("demo", "dev-user", &["dpo"], 12 * 3600);
         if let Database::Embedded { data_dir } = &config.database {
