@@ -234,12 +234,12 @@ async fn outbox_row(suite: &Suite, request: &str) -> (i32, bool) {
     let id = request.trim_start_matches("subjectRequests/");
     sqlx::query_as(
         "SELECT attempts, delivered_at IS NOT NULL FROM subject_requests.outbox \
-         WHERE subject_request_id = $1::uuid",
+         WHERE subject_request_id = $1::uuid AND effect = 'consent.record_restriction'",
     )
     .bind(id)
     .fetch_one(suite.db.pool())
     .await
-    .expect("the accepted request owes one message")
+    .expect("the accepted request owes its restriction")
 }
 
 #[tokio::test]
@@ -290,7 +290,7 @@ async fn a_restriction_accepted_while_consent_is_down_arrives_once_it_is_back_an
     // receiver's idempotency on the message id keeps one restriction.
     sqlx::query(
         "UPDATE subject_requests.outbox SET delivered_at = NULL, next_attempt_at = now() \
-         WHERE subject_request_id = $1::uuid",
+         WHERE subject_request_id = $1::uuid AND effect = 'consent.record_restriction'",
     )
     .bind(request.trim_start_matches("subjectRequests/"))
     .execute(suite.db.pool())
@@ -411,6 +411,17 @@ async fn the_delivery_to_consent_continues_the_trace_of_the_acceptance() {
         "the restriction reaches consent",
     )
     .await;
+    let s = &suite;
+    eventually("both messages delivered", || async move {
+        let owed: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM subject_requests.outbox WHERE delivered_at IS NULL",
+        )
+        .fetch_one(s.db.pool())
+        .await
+        .expect("outbox");
+        (owed == 0).then_some(())
+    })
+    .await;
     suite.suite.shutdown().await;
 
     let ours: Vec<_> = spans
@@ -419,12 +430,26 @@ async fn the_delivery_to_consent_continues_the_trace_of_the_acceptance() {
         .filter(|s| s.span_context.trace_id() == trace_id)
         .collect();
     let named = |name: &str| ours.iter().filter(|s| s.name == name).count();
-    assert_eq!(
-        named("outbox.deliver"),
-        1,
-        "{:?}",
-        ours.iter().map(|s| &s.name).collect::<Vec<_>>()
-    );
+    let delivered = |effect: &str| {
+        ours.iter()
+            .filter(|s| {
+                s.name == "outbox.deliver"
+                    && s.attributes
+                        .iter()
+                        .any(|kv| kv.key.as_str() == "effect" && kv.value.as_str() == effect)
+            })
+            .count()
+    };
+    // The restriction, and the look-up of the recipients to tell, each delivered once.
+    for effect in ["consent.record_restriction", "consent.list_disclosures"] {
+        assert_eq!(
+            delivered(effect),
+            1,
+            "{effect}: {:?}",
+            ours.iter().map(|s| &s.name).collect::<Vec<_>>()
+        );
+    }
+    assert_eq!(named("outbox.deliver"), 2);
     assert!(
         named("dps.consent.v1.ConsentService/RecordRestriction") >= 1,
         "the consent server span is in the acceptance's trace: {:?}",
@@ -512,7 +537,7 @@ async fn a_message_the_receiver_refuses_is_kept_for_an_operator_and_not_retried(
     // Sabotage: the stored person reference breaks consent's rules (at most 200 characters).
     sqlx::query(
         "UPDATE subject_requests.outbox SET person_id = repeat('x', 201), next_attempt_at = now() \
-         WHERE subject_request_id = $1::uuid",
+         WHERE subject_request_id = $1::uuid AND effect = 'consent.record_restriction'",
     )
     .bind(request.trim_start_matches("subjectRequests/"))
     .execute(suite.db.pool())
@@ -525,7 +550,7 @@ async fn a_message_the_receiver_refuses_is_kept_for_an_operator_and_not_retried(
         sqlx::query_as::<_, (i32, Option<String>)>(
             "SELECT attempts, last_error FROM subject_requests.outbox \
              WHERE subject_request_id = $1::uuid AND failed_at IS NOT NULL \
-               AND delivered_at IS NULL",
+               AND delivered_at IS NULL AND effect = 'consent.record_restriction'",
         )
         .bind(r.trim_start_matches("subjectRequests/"))
         .fetch_optional(s.db.pool())
@@ -2322,4 +2347,73 @@ mod access_pack {
         );
         suite.suite.shutdown().await;
     }
+}
+
+#[tokio::test]
+async fn the_recipients_of_a_restricted_persons_data_are_told() {
+    let suite = harness::start().await;
+    let (mut consent, mut requests) = clients(&suite);
+    let person = "person-restricts-recipients";
+    let purpose = purpose_and_person(&mut consent, person).await;
+    consent
+        .record_disclosure(consent::RecordDisclosureRequest {
+            disclosure: Some(consent::Disclosure {
+                person_id: person.into(),
+                recipient: "County council".into(),
+                data_categories: vec!["contact details".into()],
+                reason: "care assessment".into(),
+                lawful_basis: consent::LawfulBasis::PublicTask.into(),
+                authorised_by: "R. Manager".into(),
+                authoriser_role: consent::AuthoriserRole::SeniorManager.into(),
+                disclose_time: Some(dps_platform::proto_time::to_proto(
+                    time::OffsetDateTime::now_utc() - time::Duration::hours(1),
+                )),
+                ..Default::default()
+            }),
+            request_id: String::new(),
+        })
+        .await
+        .expect("disclosure");
+    let request = accepted(&mut requests, sr::RequestKind::Restriction, person).await;
+    denied_eventually(&mut consent, person, &purpose, "restricted").await;
+    let r = &request;
+    let notice = {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            let tasks = requests
+                .list_fulfilment_tasks(sr::ListFulfilmentTasksRequest {
+                    subject_request: r.clone(),
+                    ..Default::default()
+                })
+                .await
+                .expect("tasks")
+                .into_inner()
+                .tasks;
+            if let Some(t) = tasks
+                .into_iter()
+                .find(|t| t.action() == sr::TaskAction::NotifyRecipient)
+            {
+                break t;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "no notice");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    };
+    assert_eq!(notice.system, "County council");
+    assert!(
+        notice.notice.contains("(contact details) is restricted"),
+        "{}",
+        notice.notice
+    );
+    // Not complete until the council is told.
+    let err = requests
+        .transition_subject_request(sr::TransitionSubjectRequestRequest {
+            name: request.clone(),
+            transition: sr::Transition::Complete.into(),
+            reason: String::new(),
+        })
+        .await
+        .expect_err("a recipient not yet told");
+    assert_eq!(err.code(), tonic::Code::FailedPrecondition);
+    suite.suite.shutdown().await;
 }

@@ -114,7 +114,8 @@ impl Effect {
             return &[];
         }
         match kind {
-            RequestKind::Restriction => &[Self::RecordRestriction],
+            // Processing stops at once, and every recipient is told (Art 19).
+            RequestKind::Restriction => &[Self::RecordRestriction, Self::ListDisclosures],
             RequestKind::Objection => &[Self::RecordObjection],
             // Owed on receipt already ([`Effect::on_intake`]); kept for requests recorded before.
             RequestKind::DirectMarketingObjection => &[Self::RecordDirectMarketingObjection],
@@ -162,9 +163,9 @@ impl Effect {
     pub const AFTER_ERASURE_CHECK: [Self; 2] = [Self::ListDisclosures, Self::StopProcessing];
 }
 
-/// An erasure or rectification request is not completed while another service has still to act
-/// on it (or to answer it): its tasks come from those answers, and for an erasure the processing
-/// check must deny before the person is told their data is gone.
+/// An erasure, rectification or restriction request is not completed while another service has
+/// still to act on it (or to answer it): its tasks come from those answers, and for an erasure
+/// the processing check must deny before the person is told their data is gone.
 pub fn check_settled(owed: i64) -> Result<(), super::Rejection> {
     if owed == 0 {
         Ok(())
@@ -186,7 +187,7 @@ mod tests {
     fn restrictions_and_objections_reach_the_consent_service_once_accepted() {
         assert_eq!(
             Effect::of_move(K::Restriction, S::Received, S::InProgress),
-            [Effect::RecordRestriction]
+            [Effect::RecordRestriction, Effect::ListDisclosures]
         );
         assert_eq!(
             Effect::of_move(K::Objection, S::AwaitingIdentity, S::InProgress),

@@ -762,7 +762,7 @@ impl Store {
             crate::domain::accuracy::check_closable(&check)?;
             if matches!(
                 locked.kind,
-                RequestKind::Erasure | RequestKind::Rectification
+                RequestKind::Erasure | RequestKind::Rectification | RequestKind::Restriction
             ) {
                 let owed = outbox::owed(&mut tx, tenant, id).await?;
                 crate::domain::outbox::check_settled(owed)?;

@@ -41,16 +41,24 @@ async fn accepting_a_restriction_request_owes_consent_one_message_written_with_t
     transition(&mut client, &r.name, pb::Transition::Start, "")
         .await
         .expect("started");
-    let owed = effects(&db, "acme-north", &r.name).await;
-    assert_eq!(owed.len(), 1);
-    assert_eq!(owed[0].effect, "consent.record_restriction");
-    assert_eq!((owed[0].attempts, owed[0].delivered_at), (0, None));
+    let mut owed = effects(&db, "acme-north", &r.name).await;
+    owed.sort_by(|a, b| a.effect.cmp(&b.effect));
+    let codes: Vec<&str> = owed.iter().map(|e| e.effect.as_str()).collect();
+    // Restricted at once; and the recipients of the person's data are looked up to be told.
+    assert_eq!(
+        codes,
+        ["consent.list_disclosures", "consent.record_restriction"]
+    );
+    assert!(
+        owed.iter()
+            .all(|e| (e.attempts, e.delivered_at) == (0, None))
+    );
     // A refused step writes nothing more.
     let status = transition(&mut client, &r.name, pb::Transition::Start, "")
         .await
         .expect_err("already started");
     assert_eq!(status.code(), Code::FailedPrecondition);
-    assert_eq!(effects(&db, "acme-north", &r.name).await.len(), 1);
+    assert_eq!(effects(&db, "acme-north", &r.name).await.len(), 2);
     // An access request changes nothing elsewhere: it only asks what its response needs
     // (issue 10 flow 4).
     let access = created(&mut client, request(pb::RequestKind::Access, today())).await;
@@ -228,7 +236,8 @@ async fn a_direct_marketing_objection_is_owed_to_consent_on_receipt_once_however
 async fn replicas_never_claim_the_same_message_and_a_dead_ones_claim_lapses() {
     let (db, server) = start().await;
     let mut client = client(&server, "acme-north");
-    let r = created(&mut client, request(pb::RequestKind::Restriction, today())).await;
+    // An objection owes one message.
+    let r = created(&mut client, request(pb::RequestKind::Objection, today())).await;
     transition(&mut client, &r.name, pb::Transition::Start, "")
         .await
         .expect("started");
