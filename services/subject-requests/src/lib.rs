@@ -5,7 +5,9 @@
 //!
 //! It owns the `subject_requests` schema and nothing else: it never reads another service's
 //! tables and asks other services over gRPC, through a transactional outbox delivered by
-//! [`outbox`] (issue 10: restrictions and objections to consent, erasure checks to retention).
+//! [`outbox`] (issue 10: restrictions, objections, withdrawals and lifts to consent; erasure
+//! checks, the systems holding a person's data and closed requests to retention; the recipients,
+//! purposes and retention periods a response needs back from both; see `docs/workflows.md`).
 //! Domain rules live in [`domain`], SQL in [`store`], the gRPC surface in [`grpc`].
 
 pub mod domain;

@@ -166,25 +166,21 @@ async fn insert_effect(
     effect: Effect,
     traceparent: Option<&str>,
 ) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO subject_requests.outbox \
-             (tenant_id, message_id, subject_request_id, effect, person_id, occurred_at, caller, \
-              roles, traceparent) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
-         ON CONFLICT ON CONSTRAINT outbox_effect_key DO NOTHING",
+    let actor = Actor {
+        caller: &message.caller,
+        roles: &message.roles,
+        traceparent,
+    };
+    owe(
+        tx,
+        &message.tenant,
+        message.subject_request,
+        &message.person_id,
+        effect,
+        message.occurred_at,
+        &actor,
     )
-    .bind(message.tenant.as_str())
-    .bind(Uuid::now_v7())
-    .bind(message.subject_request.as_uuid())
-    .bind(effect.code())
-    .bind(&message.person_id)
-    .bind(message.occurred_at)
-    .bind(message.caller.as_str())
-    .bind(&message.roles)
-    .bind(traceparent)
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
+    .await
 }
 
 /// A notice task drafted by the service, once per request, addressee and action.
