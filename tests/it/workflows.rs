@@ -1882,6 +1882,95 @@ mod lifting {
         assert!(check(&mut consent, person, &purpose).await.allowed);
         suite.suite.shutdown().await;
     }
+
+    fn lift_request(
+        request: &str,
+        told: Option<time::OffsetDateTime>,
+    ) -> sr::LiftRequestedRestrictionRequest {
+        sr::LiftRequestedRestrictionRequest {
+            subject_request: request.into(),
+            told_time: told.map(dps_platform::proto_time::to_proto),
+        }
+    }
+
+    async fn lifts_owed(suite: &Suite, request: &str) -> i64 {
+        sqlx::query_scalar(
+            "SELECT count(*) FROM subject_requests.outbox \
+             WHERE subject_request_id = $1::uuid AND effect = 'consent.lift_restriction'",
+        )
+        .bind(request.trim_start_matches("subjectRequests/"))
+        .fetch_one(suite.db.pool())
+        .await
+        .expect("outbox")
+    }
+
+    #[tokio::test]
+    async fn a_restriction_request_is_lifted_in_consent_once_the_person_was_told() {
+        let suite = harness::start().await;
+        let (mut consent, mut requests) = clients(&suite);
+        let person = "person-restriction-lifted";
+        let purpose = purpose_and_person(&mut consent, person).await;
+        let request = accepted(&mut requests, sr::RequestKind::Restriction, person).await;
+        denied_eventually(&mut consent, person, &purpose, "the restriction arrives").await;
+
+        // Refusals name their field or precondition and store nothing.
+        let now = time::OffsetDateTime::now_utc();
+        let err = requests
+            .lift_requested_restriction(lift_request(&request, None))
+            .await
+            .expect_err("not told");
+        assert_eq!(err.code(), tonic::Code::InvalidArgument);
+        assert_eq!(
+            dps_platform::error::field_violations(&err)
+                .into_iter()
+                .map(|(f, _)| f)
+                .collect::<Vec<_>>(),
+            ["told_time"]
+        );
+        let access = accepted(&mut requests, sr::RequestKind::Access, person).await;
+        let err = requests
+            .lift_requested_restriction(lift_request(&access, Some(now)))
+            .await
+            .expect_err("not a restriction request");
+        assert_eq!(err.code(), tonic::Code::FailedPrecondition);
+        let err = requests
+            .lift_requested_restriction(lift_request(
+                "subjectRequests/0193f1a4-0000-7000-8000-000000000000",
+                Some(now),
+            ))
+            .await
+            .expect_err("unknown");
+        assert_eq!(err.code(), tonic::Code::NotFound);
+        assert_eq!(lifts_owed(&suite, &request).await, 0, "nothing stored");
+
+        let told = now
+            .replace_microsecond(now.microsecond())
+            .expect("as stored");
+        let lifted = requests
+            .lift_requested_restriction(lift_request(&request, Some(told)))
+            .await
+            .expect("lifted")
+            .into_inner();
+        assert_eq!(
+            lifted.told_time,
+            Some(dps_platform::proto_time::to_proto(told))
+        );
+        assert_eq!(lifted.name, format!("{request}/restriction"));
+        let again = requests
+            .lift_requested_restriction(lift_request(&request, Some(told)))
+            .await
+            .expect_err("once");
+        assert_eq!(again.code(), tonic::Code::FailedPrecondition);
+        assert_eq!(lifts_owed(&suite, &request).await, 1);
+
+        let in_consent = lifted_eventually(&mut consent, person).await;
+        assert_eq!(
+            in_consent.person_told_time,
+            Some(dps_platform::proto_time::to_proto(told))
+        );
+        assert!(check(&mut consent, person, &purpose).await.allowed);
+        suite.suite.shutdown().await;
+    }
 }
 
 mod erasure_suggestions {

@@ -148,6 +148,7 @@ pub const TABLE: &[(&str, &[Role])] = &[
     ("/dps.subject_requests.v1.SubjectRequestsService/WaiveFulfilmentTask", HANDLE),
     ("/dps.subject_requests.v1.SubjectRequestsService/RestrictWhileCheckingAccuracy", HANDLE),
     ("/dps.subject_requests.v1.SubjectRequestsService/LiftAccuracyRestriction", HANDLE),
+    ("/dps.subject_requests.v1.SubjectRequestsService/LiftRequestedRestriction", HANDLE),
     ("/dps.subject_requests.v1.SubjectRequestsService/RecordDisputedAccuracy", HANDLE),
     ("/dps.subject_requests.v1.SubjectRequestsService/GetAccuracyCheck", READ),
     ("/dps.subject_requests.v1.SubjectRequestsService/AddReviewPart", &[Dpo, ComplianceManager, Controller, Staff, HealthProfessional]),

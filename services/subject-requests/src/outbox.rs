@@ -339,7 +339,7 @@ impl Dispatcher {
     async fn lift_restriction(&self, message: &OutboxMessage) -> Result<(), Status> {
         let recorded = self
             .outbox
-            .is_delivered(message, Effect::RecordAccuracyRestriction)
+            .restriction_delivered(message)
             .await
             .map_err(|e| {
                 tracing::warn!(error = %e, "outbox: cannot read the outbox");

@@ -14,6 +14,7 @@ pub mod notices;
 pub mod outbox;
 pub mod pack;
 pub mod refusal;
+pub mod restriction;
 pub mod review;
 pub mod settings;
 pub mod tasks;

@@ -37,8 +37,9 @@ pub enum Effect {
     /// Consent service: restrict processing while the accuracy of the data is checked
     /// (Art 18(1)(a)), so the processing check denies.
     RecordAccuracyRestriction,
-    /// Consent service: lift that restriction, recording when the person was told beforehand
-    /// (Art 18(3); 003 §11.7.3). Sent only once the restriction is recorded there.
+    /// Consent service: lift the restriction the request recorded there (a restriction
+    /// request's, or one while accuracy is checked), recording when the person was told
+    /// beforehand (Art 18(3); 003 §11.7.3). Sent only once the restriction is recorded there.
     LiftRestriction,
     /// Consent service: the purposes the person's data may be processed for now, with their
     /// lawful bases, for an access response (Art 15(1)(a)).

@@ -119,6 +119,39 @@ impl SubjectRequestsService for Handlers {
         Ok(Response::new(convert::accuracy_to_proto(id, &check)))
     }
 
+    #[instrument(skip_all, fields(rpc = "LiftRequestedRestriction", tenant_id = tracing::field::Empty))]
+    async fn lift_requested_restriction(
+        &self,
+        request: Request<pb::LiftRequestedRestrictionRequest>,
+    ) -> Result<Response<pb::RequestedRestriction>, Status> {
+        let context = CallContext::from_request(&request)?;
+        let pb::LiftRequestedRestrictionRequest {
+            subject_request,
+            told_time,
+        } = request.into_inner();
+        let (id, told_at) = convert::lift(pb::LiftAccuracyRestrictionRequest {
+            subject_request,
+            told_time,
+        })?;
+        let traceparent = dps_platform::trace_context::current_traceparent();
+        let (told, lifted, by) = self
+            .store
+            .lift_requested_restriction(
+                &context.tenant,
+                &actor(&context, &traceparent),
+                id,
+                told_at,
+            )
+            .await
+            .map_err(Error::from)?;
+        Ok(Response::new(pb::RequestedRestriction {
+            name: format!("{id}/restriction"),
+            told_time: Some(dps_platform::proto_time::to_proto(told)),
+            lift_time: Some(dps_platform::proto_time::to_proto(lifted)),
+            lifted_by: by,
+        }))
+    }
+
     #[instrument(skip_all, fields(rpc = "LiftAccuracyRestriction", tenant_id = tracing::field::Empty))]
     async fn lift_accuracy_restriction(
         &self,

@@ -230,6 +230,77 @@ impl Store {
         self.accuracy_check(tenant, id).await
     }
 
+    /// Lifts the restriction a restriction request put in place, the person told at `told_at`
+    /// (Art 18(3)); the lift, with that time, is owed to the consent service. Returns when the
+    /// person was told, when it was lifted and by whom.
+    pub async fn lift_requested_restriction(
+        &self,
+        tenant: &TenantId,
+        actor: &Actor<'_>,
+        id: SubjectRequestId,
+        told_at: Option<OffsetDateTime>,
+    ) -> Result<(OffsetDateTime, OffsetDateTime, String), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let locked = Self::lock(&mut tx, tenant, id).await?;
+        let (restricted, lifted): (bool, bool) = sqlx::query_as(
+            "SELECT EXISTS (SELECT 1 FROM subject_requests.outbox \
+                     WHERE tenant_id = $1 AND subject_request_id = $2 AND effect = $3), \
+                    (SELECT restriction_lifted_at IS NOT NULL \
+                     FROM subject_requests.subject_requests \
+                     WHERE tenant_id = $1 AND subject_request_id = $2)",
+        )
+        .bind(tenant.as_str())
+        .bind(id.as_uuid())
+        .bind(Effect::RecordRestriction.code())
+        .fetch_one(&mut *tx)
+        .await?;
+        let told_at = crate::domain::restriction::check_lift(
+            crate::domain::restriction::LiftInput {
+                kind: locked.kind,
+                received_at: locked.received_at,
+                restricted,
+                lifted,
+            },
+            told_at,
+            OffsetDateTime::now_utc(),
+        )?;
+        let lifted_at: OffsetDateTime = sqlx::query_scalar(
+            "UPDATE subject_requests.subject_requests \
+             SET restriction_told_at = $3, restriction_lifted_at = greatest(now(), $3), \
+                 restriction_lifted_by = $4 \
+             WHERE tenant_id = $1 AND subject_request_id = $2 RETURNING restriction_lifted_at",
+        )
+        .bind(tenant.as_str())
+        .bind(id.as_uuid())
+        .bind(told_at)
+        .bind(actor.caller.as_str())
+        .fetch_one(&mut *tx)
+        .await?;
+        insert_history(
+            &mut tx,
+            tenant,
+            id,
+            "restriction_lifted",
+            Some(locked.state),
+            locked.state,
+            actor.caller,
+            "the person was told before the restriction was lifted (Art 18(3))",
+        )
+        .await?;
+        outbox::owe(
+            &mut tx,
+            tenant,
+            id,
+            &locked.person_id,
+            Effect::LiftRestriction,
+            told_at,
+            actor,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok((told_at, lifted_at, actor.caller.as_str().to_owned()))
+    }
+
     /// Keeps the person's statement that they dispute the accuracy, sealed with their key; a
     /// later statement replaces it (the history keeps that it was recorded).
     pub async fn record_dispute(

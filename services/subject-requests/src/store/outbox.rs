@@ -668,20 +668,20 @@ impl Outbox {
         .ok_or_else(|| StoreError::NotFound(message.subject_request.to_string()))
     }
 
-    /// Whether the request's `effect` was delivered: a lift waits for the restriction it lifts.
-    pub async fn is_delivered(
-        &self,
-        message: &OutboxMessage,
-        effect: Effect,
-    ) -> Result<bool, StoreError> {
+    /// Whether the restriction the request recorded in the consent service (a restriction
+    /// request's, or one while accuracy is checked) was delivered: a lift waits for it.
+    pub async fn restriction_delivered(&self, message: &OutboxMessage) -> Result<bool, StoreError> {
         Ok(sqlx::query_scalar(
             "SELECT EXISTS (SELECT 1 FROM subject_requests.outbox \
-             WHERE tenant_id = $1 AND subject_request_id = $2 AND effect = $3 \
+             WHERE tenant_id = $1 AND subject_request_id = $2 AND effect = ANY($3) \
                AND delivered_at IS NOT NULL)",
         )
         .bind(message.tenant.as_str())
         .bind(message.subject_request.as_uuid())
-        .bind(effect.code())
+        .bind([
+            Effect::RecordRestriction.code(),
+            Effect::RecordAccuracyRestriction.code(),
+        ])
         .fetch_one(&self.pool)
         .await?)
     }
