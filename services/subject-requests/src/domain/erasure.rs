@@ -28,6 +28,27 @@ pub struct ErasureRetention {
     pub records: Vec<RetainedRecord>,
 }
 
+/// An erase task of an erasure request is reported done only once the retention service has said
+/// which records must be kept: before that, the system could not know what it may erase (001,
+/// 003 §11.6). Waiving it is always possible.
+pub fn check_erase_after_retention(
+    kind: super::RequestKind,
+    action: super::tasks::TaskAction,
+    retention_answered: bool,
+) -> Result<(), super::Rejection> {
+    if kind == super::RequestKind::Erasure
+        && action == super::tasks::TaskAction::Erase
+        && !retention_answered
+    {
+        return Err(super::Rejection::Precondition(
+            "the retention service has not yet said which records must be kept: erase only \
+             after its answer (see ListErasureRetention)"
+                .into(),
+        ));
+    }
+    Ok(())
+}
+
 /// What the retention service's answer makes of an erasure request (issue 10, flow 1).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ErasurePlan {
@@ -144,6 +165,16 @@ mod tests {
             "{notice}"
         );
         assert!(notice.contains("complain to the regulator"), "{notice}");
+    }
+
+    #[test]
+    fn nothing_is_erased_before_retention_has_answered() {
+        use super::super::RequestKind as K;
+        use super::super::tasks::TaskAction as A;
+        assert!(check_erase_after_retention(K::Erasure, A::Erase, false).is_err());
+        assert!(check_erase_after_retention(K::Erasure, A::Erase, true).is_ok());
+        assert!(check_erase_after_retention(K::Erasure, A::NotifyPerson, false).is_ok());
+        assert!(check_erase_after_retention(K::Rectification, A::Rectify, false).is_ok());
     }
 
     #[test]

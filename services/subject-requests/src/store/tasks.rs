@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use super::{Store, StoreError, insert_history};
 use crate::domain::tasks::{FulfilmentTask, TaskAction, TaskId, TaskOutcome, TaskSpec, TaskState};
-use crate::domain::{Rejection, RequestState, SubjectRequestId};
+use crate::domain::{Rejection, RequestKind, RequestState, SubjectRequestId};
 
 /// The label an export's ciphertext is bound to.
 const EXPORT_LABEL: &str = "fulfilment_tasks.export_json";
@@ -40,6 +40,19 @@ struct TaskRow {
     done_by: Option<String>,
     done_at: Option<OffsetDateTime>,
     created_at: OffsetDateTime,
+}
+
+/// A task and its request, locked to finish the task.
+#[derive(sqlx::FromRow)]
+struct FinishHead {
+    subject_request_id: Uuid,
+    state: String,
+    person_id: String,
+    kind: String,
+    retention_answered: bool,
+    system: String,
+    action: String,
+    task_state: String,
 }
 
 /// Where a page of tasks starts.
@@ -204,8 +217,10 @@ impl Store {
     ) -> Result<FulfilmentTask, StoreError> {
         let mut tx = self.pool.begin().await?;
         // The request first, then the task: the same order as completing the request.
-        let head: Option<(Uuid, String, String, String, String, String)> = sqlx::query_as(
-            "SELECT r.subject_request_id, r.state, r.person_id, t.system, t.action, t.state \
+        let head: Option<FinishHead> = sqlx::query_as(
+            "SELECT r.subject_request_id, r.state, r.person_id, r.kind, \
+                    r.erasure_checked_at IS NOT NULL AS retention_answered, \
+                    t.system, t.action, t.state AS task_state \
              FROM subject_requests.subject_requests r \
              JOIN subject_requests.fulfilment_tasks t \
                ON t.tenant_id = r.tenant_id AND t.subject_request_id = r.subject_request_id \
@@ -216,7 +231,17 @@ impl Store {
         .bind(id.as_uuid())
         .fetch_optional(&mut *tx)
         .await?;
-        let Some((request, state, person_id, system, action, task_state)) = head else {
+        let Some(FinishHead {
+            subject_request_id: request,
+            state,
+            person_id,
+            kind,
+            retention_answered,
+            system,
+            action,
+            task_state,
+        }) = head
+        else {
             return Err(StoreError::NotFound(id.to_string()));
         };
         let request = SubjectRequestId::from_uuid(request);
@@ -232,6 +257,10 @@ impl Store {
             .into());
         }
         let outcome = outcome_for(action)?;
+        if matches!(outcome, TaskOutcome::Completed { .. }) {
+            let kind = RequestKind::from_code(&kind).ok_or(StoreError::Corrupt("kind"))?;
+            crate::domain::erasure::check_erase_after_retention(kind, action, retention_answered)?;
+        }
         let history_reason = match &outcome {
             TaskOutcome::Completed {
                 export_json,

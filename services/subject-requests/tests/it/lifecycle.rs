@@ -494,12 +494,33 @@ async fn an_erasure_request_paused_for_clarification_and_fulfilled_by_every_syst
             "only for an export task".to_owned()
         )]
     );
+    let erase = pb::CompleteFulfilmentTaskRequest {
+        name: tasks[0].name.clone(),
+        export_json: String::new(),
+        affected_records: 14,
+    };
+    // Nothing is erased before the retention service said what must be kept.
+    let status = client
+        .complete_fulfilment_task(erase.clone())
+        .await
+        .expect_err("retention not answered");
+    assert_eq!(status.code(), Code::FailedPrecondition);
+    assert!(status.message().contains("retention"), "{status:?}");
+    // Retention answers (no dispatcher runs here; the end-to-end tests deliver for real): the
+    // person has no registered records.
+    let outbox = dps_subject_requests::store::Outbox::new(db.pool().clone());
+    for message in outbox
+        .claim(10, std::time::Duration::from_secs(30))
+        .await
+        .expect("claimed")
+    {
+        outbox
+            .erasure_checked(&message, &[], None)
+            .await
+            .expect("answered");
+    }
     let done = client
-        .complete_fulfilment_task(pb::CompleteFulfilmentTaskRequest {
-            name: tasks[0].name.clone(),
-            export_json: String::new(),
-            affected_records: 14,
-        })
+        .complete_fulfilment_task(erase)
         .await
         .expect("erased")
         .into_inner();
