@@ -11,8 +11,8 @@ ALTER TABLE retention.records DROP CONSTRAINT records_state_check;
 ALTER TABLE retention.records ADD CONSTRAINT records_state_check CHECK (state IN
     ('active', 'disposal_approved', 'destroyed', 'transferred'));
 
--- The sweep walks the due records in (review date, record id) order, in windows of a bounded
--- number of index entries, so the key carries the record id.
+-- The sweep raises reviews in windows of record ids (bounded statements, inserts in key order);
+-- with the record id in the key, a window's start is tested in the index, not the table.
 DROP INDEX retention.records_due_idx;
 CREATE INDEX records_due_idx ON retention.records (tenant_id, review_on, record_id)
     WHERE state = 'active';
