@@ -222,12 +222,19 @@ pub(super) async fn sweep(
             None => break,
         }
     }
-    // The rest of the caller's transaction plans as usual.
-    sqlx::query("RESET enable_nestloop")
+    // The rest of the caller's transaction (a hold's release) plans and commits as usual.
+    sqlx::query("SET LOCAL enable_nestloop TO DEFAULT")
         .execute(&mut *conn)
         .await?;
-    sqlx::query("RESET jit").execute(&mut *conn).await?;
-    sqlx::query("RESET work_mem").execute(conn).await?;
+    sqlx::query("SET LOCAL jit TO DEFAULT")
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query("SET LOCAL work_mem TO DEFAULT")
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query("SET LOCAL synchronous_commit TO DEFAULT")
+        .execute(conn)
+        .await?;
     Ok(raised)
 }
 
@@ -255,6 +262,8 @@ pub(super) async fn sweep(
 /// `enable_nestloop = off` leaves hash and merge anti-joins, linear whatever the statistics say;
 /// nothing in the sweep is small enough on both sides for a nested loop to matter. JIT is off
 /// (it compiled for ~40 ms a window and saved nothing) and the sort of a window stays in memory.
+/// `synchronous_commit = off`: the sweep is re-runnable, so a crash can lose at most reviews the
+/// next sweep raises again.
 async fn sweep_window(
     conn: &mut PgConnection,
     tenant: &TenantId,
@@ -269,6 +278,10 @@ async fn sweep_window(
         .execute(&mut *conn)
         .await?;
     sqlx::query("SET LOCAL work_mem = '64MB'")
+        .execute(&mut *conn)
+        .await?;
+    // A window lost in a crash is raised again by the next sweep: no need to wait for its flush.
+    sqlx::query("SET LOCAL synchronous_commit = off")
         .execute(&mut *conn)
         .await?;
     lock_reviews(&mut *conn, tenant).await?;
