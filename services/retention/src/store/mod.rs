@@ -66,7 +66,7 @@ pub struct Store {
     pool: PgPool,
     /// Tenants known to have their schedule seeded, so the check costs no query after the first.
     seeded: Arc<Mutex<HashSet<String>>>,
-    /// Due-index entries per sweep statement ([`SWEEP_CHUNK`] unless a test asks for fewer).
+    /// Reviews one sweep statement raises at most ([`SWEEP_CHUNK`] unless a test asks for fewer).
     sweep_chunk: i64,
 }
 
@@ -80,7 +80,7 @@ impl Store {
         }
     }
 
-    /// The same storage sweeping `chunk` due-index entries per statement (at least one), so a
+    /// The same storage raising at most `chunk` reviews per sweep statement (at least one), so a
     /// test can make a backlog span several windows without registering a quarter of a million
     /// records.
     pub fn with_sweep_chunk(mut self, chunk: i64) -> Self {
