@@ -153,17 +153,18 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         // Held records are never offered for disposal: withdraw open reviews and cancel tasks
-        // the holding system has not yet taken. A claimed task may already be carried out.
-        let mut released: Vec<Uuid> = sqlx::query_scalar(
+        // the holding system has not yet taken. A claimed task may already be carried out. The
+        // tenant's review lock first, so a sweep cannot commit a review this withdrawal missed.
+        super::disposal::lock_reviews(&mut tx, tenant).await?;
+        sqlx::query(
             "UPDATE retention.disposal_reviews d SET state = 'withdrawn' \
              FROM retention.records r \
              WHERE d.tenant_id = $1 AND d.state = 'open' \
                AND r.tenant_id = d.tenant_id AND r.record_id = d.record_id \
-               AND retention.is_held(r.tenant_id, r.record_id, r.person_id, r.record_class_id) \
-             RETURNING d.record_id",
+               AND retention.is_held(r.tenant_id, r.record_id, r.person_id, r.record_class_id)",
         )
         .bind(tenant.as_str())
-        .fetch_all(&mut *tx)
+        .execute(&mut *tx)
         .await?;
         let cancelled: Vec<Uuid> = sqlx::query_scalar(
             "UPDATE retention.disposal_tasks t SET state = 'cancelled' \
@@ -176,8 +177,7 @@ impl Store {
         .bind(tenant.as_str())
         .fetch_all(&mut *tx)
         .await?;
-        released.extend(cancelled);
-        super::disposal::reactivate(&mut tx, tenant, &released).await?;
+        super::disposal::reactivate(&mut tx, tenant, &cancelled).await?;
         let row = fetch_hold(&mut tx, tenant, id)
             .await?
             .ok_or(StoreError::Corrupt("hold vanished"))?;
@@ -224,7 +224,7 @@ impl Store {
         .bind(reason)
         .execute(&mut *tx)
         .await?;
-        let raised = super::disposal::sweep(&mut tx, tenant, today).await?;
+        let raised = super::disposal::sweep(&mut tx, tenant, today, self.sweep_chunk).await?;
         let row = fetch_hold(&mut tx, tenant, id.as_uuid())
             .await?
             .ok_or(StoreError::Corrupt("hold vanished"))?;

@@ -1,6 +1,6 @@
 //! SQL for the `retention` schema. Every query names its schema and filters on the tenant.
 //! Bulk work is set-based: records are inserted and re-dated with `UNNEST` batches, and the sweep
-//! is one statement over the review-date index.
+//! is one `INSERT … SELECT` per window of the review-date index.
 
 mod assets;
 mod disposal;
@@ -15,7 +15,7 @@ use dps_platform::db::DbError;
 use dps_types::{FieldViolation, TenantId};
 use sqlx::PgPool;
 
-pub use disposal::{CertificateRow, ReviewRow, TaskRow};
+pub use disposal::{CertificateRow, ReviewRow, SWEEP_CHUNK, TaskRow};
 pub use holds::HoldRow;
 pub use records::BulkRegistration;
 
@@ -66,6 +66,8 @@ pub struct Store {
     pool: PgPool,
     /// Tenants known to have their schedule seeded, so the check costs no query after the first.
     seeded: Arc<Mutex<HashSet<String>>>,
+    /// Reviews one sweep statement raises at most ([`SWEEP_CHUNK`] unless a test asks for fewer).
+    sweep_chunk: i64,
 }
 
 impl Store {
@@ -74,7 +76,16 @@ impl Store {
         Self {
             pool,
             seeded: Arc::default(),
+            sweep_chunk: SWEEP_CHUNK,
         }
+    }
+
+    /// The same storage raising at most `chunk` reviews per sweep statement (at least one), so a
+    /// test can make a backlog span several windows without registering a quarter of a million
+    /// records.
+    pub fn with_sweep_chunk(mut self, chunk: i64) -> Self {
+        self.sweep_chunk = chunk.max(1);
+        self
     }
 
     /// Gives a tenant the default schedule on its first call (schedule version 1). Concurrent

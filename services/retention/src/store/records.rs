@@ -11,14 +11,22 @@ use crate::domain::{
     check_event_date, date_record,
 };
 
-/// The columns of a record with its class code; queries append their `WHERE`.
+/// The columns of a record with its class code; queries append their `WHERE`. The stored state
+/// stays `active` while a review is open (the sweep writes only the review); the state read is
+/// `under_review` then, one probe of the open-review key per record.
 macro_rules! record_columns {
     () => {
         "SELECT r.record_id, r.record_class_id, c.code, r.person_id, r.system, r.external_id, \
                 r.created_on, r.born_on, r.discharged_on, r.died_on, r.died_in_care, \
                 r.left_employment_on, r.closed_on, r.appeal_closed_on, r.training_completed_on, \
                 r.recruitment_decided_on, r.organisation_ended_on, r.review_on, r.explanation, \
-                r.schedule_version, r.state, r.extended_until, r.created_at \
+                r.schedule_version, \
+                CASE WHEN r.state = 'active' AND EXISTS ( \
+                    SELECT 1 FROM retention.disposal_reviews d \
+                    WHERE d.tenant_id = r.tenant_id AND d.record_id = r.record_id \
+                      AND d.state = 'open') \
+                THEN 'under_review' ELSE r.state END AS state, \
+                r.extended_until, r.created_at \
          FROM retention.records r \
          JOIN retention.record_classes c \
            ON c.tenant_id = r.tenant_id AND c.record_class_id = r.record_class_id "
@@ -335,6 +343,8 @@ impl Store {
         today: Date,
     ) -> Result<Record, StoreError> {
         let mut tx = self.pool.begin().await?;
+        // A sweep must not raise a review on the old date while this moves it.
+        super::disposal::lock_reviews(&mut tx, tenant).await?;
         let row: Option<RecordRow> = sqlx::query_as(concat!(
             record_columns!(),
             "WHERE r.tenant_id = $1 AND r.record_id = $2 FOR UPDATE OF r"

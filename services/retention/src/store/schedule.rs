@@ -363,10 +363,12 @@ async fn redate_class(
     class: &RecordClass,
     today: Date,
 ) -> Result<u64, StoreError> {
+    // A sweep must not raise reviews on the old dates while this moves them.
+    super::disposal::lock_reviews(conn, tenant).await?;
     let rows: Vec<RecordRow> = sqlx::query_as(concat!(
         records::record_columns!(),
         "WHERE r.tenant_id = $1 AND r.record_class_id = $2 \
-           AND r.state IN ('active', 'under_review')"
+           AND r.state = 'active'"
     ))
     .bind(tenant.as_str())
     .bind(class.id.as_uuid())

@@ -520,31 +520,55 @@ async fn disposal_more_than_three_months_after_the_review_date_needs_a_reason() 
     );
 }
 
-#[tokio::test]
-async fn a_backlog_larger_than_one_sweep_chunk_is_raised_once_and_held_records_are_skipped() {
-    let (db, server) = start().await;
-    let mut dpo = client(&server, "acme-north");
-    // 10 500 timesheets created 2022-01-03, due 2024-01-03: more than one chunk of 10 000. Five
-    // more are about a person under a hold.
-    let mut messages: Vec<_> = (0..21)
-        .map(|m| pb::BulkRegisterRecordsRequest {
-            records: (0..500)
-                .map(|i| record("timesheet", &format!("t-{m}-{i}"), "2022-01-03", |_| {}))
-                .collect(),
+/// `n` timesheets created 2022-01-03, due 2024-01-03, in messages of 500.
+async fn due_timesheets(client: &mut Client, prefix: &str, n: usize) {
+    let records: Vec<_> = (0..n)
+        .map(|i| record("timesheet", &format!("{prefix}-{i}"), "2022-01-03", |_| {}))
+        .collect();
+    let messages: Vec<_> = records
+        .chunks(500)
+        .map(|c| pb::BulkRegisterRecordsRequest {
+            records: c.to_vec(),
         })
         .collect();
-    messages.push(pb::BulkRegisterRecordsRequest {
-        records: (0..5)
-            .map(|i| {
-                record("timesheet", &format!("held-{i}"), "2022-01-03", |r| {
-                    r.person_id = "person-held".into()
-                })
-            })
-            .collect(),
-    });
-    dpo.bulk_register_records(tokio_stream::iter(messages))
+    client
+        .bulk_register_records(tokio_stream::iter(messages))
         .await
         .expect("bulk");
+}
+
+/// The store on the test database, sweeping `chunk` reviews per statement.
+fn store(db: &TestDb, chunk: i64) -> dps_retention::store::Store {
+    dps_retention::store::Store::new(db.pool().clone()).with_sweep_chunk(chunk)
+}
+
+fn tenant(slug: &str) -> dps_types::TenantId {
+    dps_types::TenantId::parse(slug).expect("a valid tenant slug")
+}
+
+fn today() -> time::Date {
+    time::OffsetDateTime::now_utc().date()
+}
+
+#[tokio::test]
+async fn a_backlog_spanning_several_sweep_windows_is_raised_once_and_held_records_are_skipped() {
+    let (db, server) = start().await;
+    let mut dpo = client(&server, "acme-north");
+    // 10 500 due timesheets, swept 1 000 per statement: eleven windows. Five more are about a
+    // person under a hold.
+    due_timesheets(&mut dpo, "t", 10_500).await;
+    let held: Vec<_> = (0..5)
+        .map(|i| {
+            record("timesheet", &format!("held-{i}"), "2022-01-03", |r| {
+                r.person_id = "person-held".into()
+            })
+        })
+        .collect();
+    dpo.bulk_register_records(tokio_stream::iter([pb::BulkRegisterRecordsRequest {
+        records: held,
+    }]))
+    .await
+    .expect("bulk");
     dpo.place_legal_hold(pb::PlaceLegalHoldRequest {
         legal_hold: Some(pb::LegalHold {
             person_id: "person-held".into(),
@@ -556,12 +580,11 @@ async fn a_backlog_larger_than_one_sweep_chunk_is_raised_once_and_held_records_a
     })
     .await
     .expect("hold");
-    let raised = dpo
-        .run_sweep(pb::RunSweepRequest {})
+    let raised = store(&db, 1_000)
+        .sweep(&tenant("acme-north"), today())
         .await
-        .expect("sweep")
-        .into_inner();
-    assert_eq!(raised.reviews_raised, 10_500);
+        .expect("sweep");
+    assert_eq!(raised, 10_500);
     let again = dpo
         .run_sweep(pb::RunSweepRequest {})
         .await
@@ -574,13 +597,172 @@ async fn a_backlog_larger_than_one_sweep_chunk_is_raised_once_and_held_records_a
     )
     .await;
     assert_eq!(open, 10_500, "one open review per record");
-    let held_active = count(
+    let held_reviews = count(
         &db,
-        "SELECT count(*) FROM retention.records \
-         WHERE person_id = 'person-held' AND state = 'active'",
+        "SELECT count(*) FROM retention.disposal_reviews d \
+         JOIN retention.records r USING (tenant_id, record_id) WHERE r.person_id = 'person-held'",
     )
     .await;
-    assert_eq!(held_active, 5);
+    assert_eq!(held_reviews, 0);
+}
+
+#[tokio::test]
+async fn concurrent_sweeps_raise_each_review_once() {
+    let (db, server) = start().await;
+    let mut dpo = client(&server, "acme-north");
+    due_timesheets(&mut dpo, "t", 3_000).await;
+    // Four replicas' scheduled sweeps (300 per statement, so their windows interleave) and two
+    // callers' RunSweep, all at once.
+    let mut sweeps = tokio::task::JoinSet::new();
+    for _ in 0..4 {
+        let store = store(&db, 300);
+        sweeps.spawn(async move {
+            store
+                .sweep(&tenant("acme-north"), today())
+                .await
+                .expect("sweep")
+        });
+    }
+    for _ in 0..2 {
+        let mut caller = client(&server, "acme-north");
+        sweeps.spawn(async move {
+            caller
+                .run_sweep(pb::RunSweepRequest {})
+                .await
+                .expect("sweep")
+                .into_inner()
+                .reviews_raised as u64
+        });
+    }
+    let raised: u64 = sweeps.join_all().await.into_iter().sum();
+    assert_eq!(raised, 3_000, "each due record raised by exactly one sweep");
+    let (reviews, records) = sqlx::query_as::<_, (i64, i64)>(
+        "SELECT count(*), count(DISTINCT record_id) FROM retention.disposal_reviews \
+         WHERE state = 'open'",
+    )
+    .fetch_one(db.pool())
+    .await
+    .expect("count");
+    assert_eq!((reviews, records), (3_000, 3_000));
+}
+
+#[tokio::test]
+async fn a_record_under_review_reads_as_under_review_while_its_row_stays_active() {
+    let (db, server) = start().await;
+    let mut dpo = client(&server, "acme-north");
+    let sar = due_sar(&mut dpo, "sar-1").await;
+    assert_eq!(sar.state, pb::RecordState::Active as i32);
+    dpo.run_sweep(pb::RunSweepRequest {}).await.expect("sweep");
+    let read = dpo
+        .get_record(pb::GetRecordRequest {
+            name: sar.name.clone(),
+        })
+        .await
+        .expect("get")
+        .into_inner();
+    assert_eq!(read.state, pb::RecordState::UnderReview as i32);
+    let stored = count(
+        &db,
+        "SELECT count(*) FROM retention.records WHERE state = 'active'",
+    )
+    .await;
+    assert_eq!(stored, 1, "the sweep writes the review, not the record");
+    // Raising an early review of it as well is refused: one open review per record.
+    let refused = dpo
+        .raise_disposal_review(pb::RaiseDisposalReviewRequest {
+            record: sar.name.clone(),
+        })
+        .await
+        .expect_err("already under review");
+    assert_eq!(refused.code(), Code::FailedPrecondition);
+}
+
+#[tokio::test]
+async fn the_migration_keeps_records_under_review_under_review_with_their_rows_active() {
+    // A database as the previous release left it: a record marked under review on its row.
+    static BEFORE: std::sync::OnceLock<sqlx::migrate::Migrator> = std::sync::OnceLock::new();
+    let before = BEFORE.get_or_init(|| {
+        let m = &dps_retention::MIGRATOR;
+        sqlx::migrate::Migrator {
+            migrations: std::borrow::Cow::Owned(
+                m.migrations
+                    .iter()
+                    .filter(|x| x.version < 20261205140000)
+                    .cloned()
+                    .collect(),
+            ),
+            ignore_missing: m.ignore_missing,
+            locking: m.locking,
+            no_tx: m.no_tx,
+            table_name: m.table_name.clone(),
+            create_schemas: m.create_schemas.clone(),
+        }
+    });
+    let db = TestDb::new(&[before]).await;
+    let old = dps_retention::store::Store::new(db.pool().clone());
+    old.ensure_tenant(&tenant("acme-north"))
+        .await
+        .expect("seed");
+    let (under_review, active) = (uuid::Uuid::now_v7(), uuid::Uuid::now_v7());
+    for (id, state) in [(under_review, "under_review"), (active, "active")] {
+        sqlx::query(
+            "INSERT INTO retention.records (tenant_id, record_id, record_class_id, system, \
+                 external_id, created_on, closed_on, review_on, explanation, schedule_version, \
+                 state) \
+             SELECT 'acme-north', $1, record_class_id, 'complaints', $1::text, '2022-01-10', \
+                    '2022-03-31', '2025-03-31', 'subject-access-request: 3 years', 1, $2 \
+             FROM retention.record_classes \
+             WHERE tenant_id = 'acme-north' AND code = 'subject-access-request'",
+        )
+        .bind(id)
+        .bind(state)
+        .execute(db.pool())
+        .await
+        .expect("old record");
+    }
+    sqlx::query(
+        "INSERT INTO retention.disposal_reviews \
+             (tenant_id, review_id, record_id, review_on, explanation, early) \
+         VALUES ('acme-north', $1, $2, '2025-03-31', 'subject-access-request: 3 years', false)",
+    )
+    .bind(uuid::Uuid::now_v7())
+    .bind(under_review)
+    .execute(db.pool())
+    .await
+    .expect("old review");
+
+    dps_platform::db::migrate(&db.owner_url(), &dps_retention::MIGRATOR)
+        .await
+        .expect("migrated");
+
+    let stored = count(
+        &db,
+        "SELECT count(*) FROM retention.records WHERE state = 'active'",
+    )
+    .await;
+    assert_eq!(stored, 2, "no row says under_review any more");
+    let new = store(&db, 1_000);
+    let read = new
+        .get_record(
+            &tenant("acme-north"),
+            dps_retention::domain::RecordId::from_uuid(under_review),
+        )
+        .await
+        .expect("read")
+        .expect("found");
+    assert_eq!(read.state, dps_retention::domain::RecordState::UnderReview);
+    // The sweep raises the other one only: the first already has its open review.
+    let raised = new
+        .sweep(&tenant("acme-north"), today())
+        .await
+        .expect("sweep");
+    assert_eq!(raised, 1);
+    let refused =
+        sqlx::query("UPDATE retention.records SET state = 'under_review' WHERE record_id = $1")
+            .bind(active)
+            .execute(db.pool())
+            .await;
+    assert!(refused.is_err(), "the old state is no longer allowed");
 }
 
 #[tokio::test]
