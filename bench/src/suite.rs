@@ -10,7 +10,8 @@
 //!    (100,000) incidents — straight into the schemas as their owner; then `--records`
 //!    (1,000,000) retention records across the default schedule's classes through the gateway's
 //!    client-streaming `BulkRegisterRecords` (measured), and the group's first `RunSweep` per
-//!    subsidiary (measured; the backlog of a group adopting the service).
+//!    subsidiary (measured; the backlog of a group adopting the service); then `VACUUM (ANALYZE)`,
+//!    so autovacuum of the fresh load does not run during the phases below.
 //! 3. Measures, closed-loop, `--warmup` (3) then `--seconds` (10) each: the processing check
 //!    direct to the consent backend's loopback port and through the gateway, at concurrency 1 and
 //!    `--concurrency` (64); `CreateSubjectRequest` (32 callers) and the 50 soonest-due open
@@ -446,6 +447,15 @@ async fn measure_all(
         json: serde_json::json!({ "reviews_raised": raised, "seconds": sweep_s }),
         cpu: Some(sweep_cpu),
     });
+
+    // A group that has run a while has its tables vacuumed; straight after a bulk load,
+    // autovacuum would otherwise take a core from the phases below (seen: Postgres busy during
+    // read-only processing checks).
+    eprintln!("vacuuming after the load");
+    sqlx::query("VACUUM (ANALYZE)")
+        .execute(owner)
+        .await
+        .map_err(|e| e.to_string())?;
 
     // Every person seen once, as in a service that has run a while.
     let consent = channels(&suite.consent, 1)?.remove(0);

@@ -1,6 +1,7 @@
 //! The audit log's table. Writers append after the head they know; the sequence is the primary
-//! key, so a writer with a stale head inserts nothing, reads the head again and retries — two
-//! writers can never fork the chain, and the usual append is one statement, one round trip.
+//! key and a batch is one all-or-nothing statement, so a writer with a stale head inserts
+//! nothing, reads the head again and retries — two writers can never fork the chain, and the
+//! usual append is one statement, one round trip.
 
 use sqlx::{PgPool, Postgres, QueryBuilder};
 use time::OffsetDateTime;
@@ -99,33 +100,44 @@ impl AuditStore {
             previous = record.link(&previous, sequence);
             rows.push((sequence, record, previous));
         }
-        let mut insert: QueryBuilder<Postgres> = QueryBuilder::new(
+        // One statement text whatever the batch size (columns as arrays): a VALUES list per size
+        // would be prepared and cached anew on every pooled connection for every size seen, and
+        // the suite's memory crept up for as long as new sizes kept appearing. Each row's own
+        // text arrays travel as JSON (Postgres arrays of arrays must be rectangular).
+        let json = |names: &[String]| serde_json::to_string(names).unwrap_or_else(|_| "[]".into());
+        let written = sqlx::query(
             "INSERT INTO gateway.audit_events (sequence, at, caller, roles, tenant, method, \
-             resource_names, status_code, refusal_cause, trace_id, hash) ",
-        );
-        insert.push_values(&rows, |mut row, (sequence, record, hash)| {
-            row.push_bind(*sequence)
-                .push_bind(record.at)
-                .push_bind(&record.caller)
-                .push_bind(&record.roles)
-                .push_bind(&record.tenant)
-                .push_bind(&record.method)
-                .push_bind(&record.resource_names)
-                .push_bind(record.status_code)
-                .push_bind(&record.refusal_cause)
-                .push_bind(&record.trace_id)
-                .push_bind(hash.as_slice());
-        });
-        // A sequence already taken means a stale head: insert nothing rather than fail.
-        insert.push(" ON CONFLICT (sequence) DO NOTHING");
-        let written = insert.build().execute(&self.pool).await?.rows_affected();
+                 resource_names, status_code, refusal_cause, trace_id, hash) \
+             SELECT r.sequence, r.at, r.caller, \
+                    ARRAY(SELECT jsonb_array_elements_text(r.roles::jsonb)), r.tenant, r.method, \
+                    ARRAY(SELECT jsonb_array_elements_text(r.resource_names::jsonb)), \
+                    r.status_code, r.refusal_cause, r.trace_id, r.hash \
+             FROM UNNEST($1::bigint[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], \
+                         $6::text[], $7::text[], $8::int4[], $9::text[], $10::text[], $11::bytea[]) \
+                  AS r(sequence, at, caller, roles, tenant, method, resource_names, status_code, \
+                       refusal_cause, trace_id, hash) \
+             ORDER BY r.sequence",
+        )
+        .bind(rows.iter().map(|(sequence, _, _)| *sequence).collect::<Vec<i64>>())
+        .bind(rows.iter().map(|(_, r, _)| r.at).collect::<Vec<_>>())
+        .bind(rows.iter().map(|(_, r, _)| r.caller.as_str()).collect::<Vec<_>>())
+        .bind(rows.iter().map(|(_, r, _)| json(&r.roles)).collect::<Vec<_>>())
+        .bind(rows.iter().map(|(_, r, _)| r.tenant.as_str()).collect::<Vec<_>>())
+        .bind(rows.iter().map(|(_, r, _)| r.method.as_str()).collect::<Vec<_>>())
+        .bind(rows.iter().map(|(_, r, _)| json(&r.resource_names)).collect::<Vec<_>>())
+        .bind(rows.iter().map(|(_, r, _)| r.status_code).collect::<Vec<i32>>())
+        .bind(rows.iter().map(|(_, r, _)| r.refusal_cause.as_str()).collect::<Vec<_>>())
+        .bind(rows.iter().map(|(_, r, _)| r.trace_id.as_str()).collect::<Vec<_>>())
+        .bind(rows.iter().map(|(_, _, hash)| hash.to_vec()).collect::<Vec<Vec<u8>>>())
+        .execute(&self.pool)
+        .await;
+        // A sequence already taken means a stale head. The statement is all or nothing: with
+        // `ON CONFLICT DO NOTHING` the rows past another writer's shorter batch would land,
+        // linked to the stale head, and fork the chain.
         match written {
-            0 => Ok(None),
-            n if n == rows.len() as u64 => Ok(Some((sequence, previous))),
-            // Only possible if someone wrote into the middle of our range by hand.
-            _ => Err(sqlx::Error::Protocol(
-                "audit chain: part of a batch collided with existing rows".into(),
-            )),
+            Ok(_) => Ok(Some((sequence, previous))),
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Ok(None),
+            Err(e) => Err(e),
         }
     }
 

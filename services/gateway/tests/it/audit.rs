@@ -224,6 +224,38 @@ async fn concurrent_writers_in_two_gateways_never_fork_the_chain() {
     assert_eq!(report.checked, 128);
 }
 
+/// A writer whose head went stale while another appended a shorter batch must write none of its
+/// own longer batch: rows past the other's would land linked to the stale head and fork.
+#[tokio::test]
+async fn a_stale_writer_with_a_longer_batch_writes_nothing() {
+    let gw = gateway().await;
+    let store = AuditStore::new(gw.db.pool().clone());
+    let record =
+        |i: usize| AuditRecord::new(&format!("/stale/{i}"), time::OffsetDateTime::now_utc());
+    let stale = store.head().await.expect("head");
+    let short: Vec<_> = (0..2).map(record).collect();
+    assert!(
+        store
+            .append_after(stale, &short)
+            .await
+            .expect("short")
+            .is_some()
+    );
+    let long: Vec<_> = (10..15).map(record).collect();
+    assert_eq!(
+        store.append_after(stale, &long).await.expect("no error"),
+        None,
+        "a stale head inserts nothing"
+    );
+    let report = verify(&gw).await;
+    assert!(report.intact(), "{report:?}");
+    assert_eq!(report.checked, 2);
+    // Retrying from the real head appends the whole batch.
+    let head = store.append(&long).await.expect("append");
+    assert_eq!(head.0, 7);
+    assert!(verify(&gw).await.intact());
+}
+
 #[tokio::test]
 async fn a_call_fails_closed_when_it_cannot_be_audited() {
     let gw = gateway().await;
