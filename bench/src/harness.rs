@@ -259,15 +259,32 @@ impl Service {
 
 /// Resident set size of process `pid` in MiB, from /proc (Linux).
 pub fn rss_mib_of(pid: u32) -> Option<f64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let kib: f64 = status
+    proc_mib(&format!("/proc/{pid}/status"), "VmRSS:")
+}
+
+/// The `<field> <n> kB` line of a /proc file, in MiB.
+fn proc_mib(path: &str, field: &str) -> Option<f64> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let kib: f64 = text
         .lines()
-        .find(|l| l.starts_with("VmRSS:"))?
+        .find(|l| l.starts_with(field))?
         .split_whitespace()
         .nth(1)?
         .parse()
         .ok()?;
     Some(kib / 1024.0)
+}
+
+/// The processes `parent` started (their pids), from /proc.
+fn children_of(parent: u32) -> Vec<String> {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    dir.flatten()
+        .filter_map(|entry| entry.file_name().into_string().ok())
+        .filter(|name| name.bytes().all(|b| b.is_ascii_digit()))
+        .filter(|pid| proc_stat(pid).is_some_and(|s| s.0 == parent))
+        .collect()
 }
 
 /// The postmaster: the parent of this connection's backend.
@@ -287,31 +304,9 @@ pub async fn postmaster_pid(db: &sqlx::PgPool) -> Result<u32, String> {
 /// Proportional set size in MiB of a Postgres cluster: the postmaster and every process it
 /// started, each shared page counted once across them (RSS would count shared buffers per backend).
 pub fn postgres_pss_mib(postmaster: u32) -> Option<f64> {
-    let pss = |pid: &str| -> Option<f64> {
-        let rollup = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).ok()?;
-        let kib: f64 = rollup
-            .lines()
-            .find(|l| l.starts_with("Pss:"))?
-            .split_whitespace()
-            .nth(1)?
-            .parse()
-            .ok()?;
-        Some(kib / 1024.0)
-    };
-    let mut total = pss(&postmaster.to_string())?;
-    for entry in std::fs::read_dir("/proc").ok()?.flatten() {
-        let name = entry.file_name();
-        let Some(pid) = name
-            .to_str()
-            .filter(|n| n.bytes().all(|b| b.is_ascii_digit()))
-        else {
-            continue;
-        };
-        if proc_stat(pid).is_some_and(|s| s.0 == postmaster) {
-            total += pss(pid).unwrap_or(0.0);
-        }
-    }
-    Some(total)
+    let pss = |pid: &str| proc_mib(&format!("/proc/{pid}/smaps_rollup"), "Pss:");
+    let children: f64 = children_of(postmaster).iter().filter_map(|p| pss(p)).sum();
+    Some(pss(&postmaster.to_string())? + children)
 }
 
 /// Clock ticks per second of /proc's CPU times (USER_HZ; 100 on every Linux we run on).
@@ -343,22 +338,12 @@ pub struct Cpu {
 impl Cpu {
     pub fn sample(service_pid: u32, postmaster_pid: u32) -> Self {
         let own = |pid: &str| proc_stat(pid).map_or(0, |(_, own, _)| own);
-        let mut postgres =
-            proc_stat(&postmaster_pid.to_string()).map_or(0, |(_, own, reaped)| own + reaped);
-        if let Ok(dir) = std::fs::read_dir("/proc") {
-            for entry in dir.flatten() {
-                let name = entry.file_name();
-                let Some(pid) = name
-                    .to_str()
-                    .filter(|n| n.bytes().all(|b| b.is_ascii_digit()))
-                else {
-                    continue;
-                };
-                if let Some((_, own, _)) = proc_stat(pid).filter(|s| s.0 == postmaster_pid) {
-                    postgres += own;
-                }
-            }
-        }
+        let postgres = proc_stat(&postmaster_pid.to_string())
+            .map_or(0, |(_, own, reaped)| own + reaped)
+            + children_of(postmaster_pid)
+                .iter()
+                .map(|p| own(p))
+                .sum::<u64>();
         let machine = std::fs::read_to_string("/proc/stat")
             .ok()
             .and_then(|s| {
