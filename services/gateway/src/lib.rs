@@ -28,8 +28,8 @@ pub use proxy::{Upstream, Upstreams};
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!();
 
 /// The gateway's routes: every `dps.*` method is authenticated, authorised, audited and forwarded
-/// to its backend, over gRPC or in process (or to the gateway's own audit service). Health and reflection are added by the
-/// platform's server bootstrap.
+/// to its backend, over gRPC or in process (or to the gateway's own audit service). Health and
+/// reflection are added by the platform's server bootstrap.
 pub fn routes(
     verifier: Arc<Verifier>,
     upstreams: impl Into<Upstreams>,
