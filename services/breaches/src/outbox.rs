@@ -7,7 +7,7 @@
 //! registered. Failures that may pass are retried with backoff; a refusal of the message itself
 //! is kept for an operator and never retried.
 
-use dps_platform::delivery::{self, DispatchSettings, Target, describe, is_transient};
+use dps_platform::delivery::{self, DispatchSettings, Failure, Target, describe};
 use dps_platform::{ConfigError, Env};
 use dps_proto::retention::v1 as retention;
 use tonic::Status;
@@ -125,28 +125,18 @@ impl Dispatcher {
             let outcome = self.deliver(&message).instrument(span).await;
             let marked = match outcome {
                 Ok(()) => self.outbox.delivered(&message).await,
-                Err(status) if is_transient(status.code()) => {
-                    let wait = self.settings.backoff(message.attempts);
-                    tracing::warn!(
-                        effect = message.effect.code(),
-                        attempts = message.attempts,
-                        code = ?status.code(),
-                        error = status.message(),
-                        retry_in_ms = wait.as_millis() as u64,
-                        "outbox: delivery failed, will retry"
-                    );
-                    self.outbox
-                        .retry_later(&message, wait, &describe(&status))
-                        .await
-                }
                 Err(status) => {
-                    tracing::error!(
-                        effect = message.effect.code(),
-                        code = ?status.code(),
-                        error = status.message(),
-                        "outbox: the receiver refused the message; kept, not retried"
-                    );
-                    self.outbox.failed(&message, &describe(&status)).await
+                    match self
+                        .settings
+                        .judge(message.effect.code(), message.attempts, &status)
+                    {
+                        Failure::Retry(wait) => {
+                            self.outbox
+                                .retry_later(&message, wait, &describe(&status))
+                                .await
+                        }
+                        Failure::Refused => self.outbox.failed(&message, &describe(&status)).await,
+                    }
                 }
             };
             // Unmarked, the lease runs out and the message is tried again: at least once.

@@ -57,6 +57,39 @@ impl DispatchSettings {
     pub fn backoff(&self, attempts: u32) -> Duration {
         backoff(attempts, self.backoff_base, self.backoff_max)
     }
+
+    /// Judges (and logs) the `attempts`-th failed delivery of a message of `effect`.
+    pub fn judge(&self, effect: &str, attempts: u32, status: &Status) -> Failure {
+        if is_transient(status.code()) {
+            let wait = self.backoff(attempts);
+            tracing::warn!(
+                effect,
+                attempts,
+                code = ?status.code(),
+                error = status.message(),
+                retry_in_ms = wait.as_millis() as u64,
+                "outbox: delivery failed, will retry"
+            );
+            Failure::Retry(wait)
+        } else {
+            tracing::error!(
+                effect,
+                code = ?status.code(),
+                error = status.message(),
+                "outbox: the receiver refused the message; kept, not retried"
+            );
+            Failure::Refused
+        }
+    }
+}
+
+/// What a failed delivery leads to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Failure {
+    /// It may pass: try again after this wait.
+    Retry(Duration),
+    /// The receiver refused the message itself: kept for an operator, never retried.
+    Refused,
 }
 
 /// How long to wait after the `attempts`-th failed delivery: doubling from `base`, at most `max`,
