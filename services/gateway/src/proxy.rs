@@ -24,7 +24,7 @@ use tower::ServiceExt as _;
 use tower::util::BoxCloneSyncService;
 use tracing::Instrument as _;
 
-use crate::audit::{AuditLog, AuditRecord, chain};
+use crate::audit::{AuditLog, AuditRecord, CallRow, chain};
 use crate::auth::Verifier;
 use crate::config::Backends;
 use crate::limits::{self, Limits, RateLimiter};
@@ -187,7 +187,9 @@ impl Proxy {
         B::Error: Into<tonic::codegen::StdError>,
     {
         let path = request.uri().path().to_owned();
-        let mut record = AuditRecord::new(&path, time::OffsetDateTime::now_utc());
+        let mut record = self
+            .audit
+            .begin(AuditRecord::new(&path, time::OffsetDateTime::now_utc()));
         let (mut parts, body) = request.into_parts();
         let token = parts
             .headers
@@ -378,7 +380,7 @@ impl Proxy {
 
     /// Audits a call refused before it reached a service; the refusal stands even if the audit
     /// write fails (nothing was touched).
-    async fn refuse(&self, mut record: AuditRecord, status: Status) -> http::Response<Body> {
+    async fn refuse(&self, mut record: CallRow, status: Status) -> http::Response<Body> {
         tracing::info!(method = %record.method, cause = %record.refusal_cause, "call refused");
         record.status_code = status.code() as i32;
         record.at = chain::to_micros(time::OffsetDateTime::now_utc());
@@ -393,7 +395,7 @@ impl Proxy {
     /// audited as opened before its first message leaves.
     async fn commit(
         &self,
-        mut record: AuditRecord,
+        mut record: CallRow,
         status: i32,
         response: http::Response<Body>,
     ) -> http::Response<Body> {

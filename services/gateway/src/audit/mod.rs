@@ -4,7 +4,9 @@
 //!
 //! One writer task per process batches the rows of concurrent calls into one statement (group
 //! commit), so auditing costs a call one commit wait, not one commit each; across processes the
-//! sequence's uniqueness keeps writers from forking the chain (see [`store`]).
+//! sequence's uniqueness keeps writers from forking the chain (see [`store`]). Under load the
+//! writer waits a moment for the rows of calls still on their way before it writes: each
+//! statement and commit costs Postgres far more than a row, and a call waits for a commit anyway.
 
 pub mod chain;
 pub mod grpc;
@@ -12,9 +14,10 @@ pub mod heads;
 pub mod store;
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
-use sqlx::PgPool;
+use sqlx::{ConnectOptions as _, Connection as _, PgConnection, PgPool};
 use tokio::sync::{mpsc, oneshot};
 
 pub use chain::AuditRecord;
@@ -26,6 +29,15 @@ pub use store::AuditStore;
 const BATCH: usize = 512;
 /// Calls waiting for the writer at most; beyond that callers wait (back-pressure).
 const QUEUE: usize = 8_192;
+/// The writer gathers more rows only while at least this many calls have rows still to come
+/// (like Postgres' `commit_siblings`): a lone caller's row is written at once.
+const SIBLINGS: usize = 8;
+/// Scheduler turns the writer gives those calls at most. Measured with 64 callers on 2 cores:
+/// ~27 rows a batch instead of ~15, and 62–65 % of the direct check's throughput instead of
+/// 55–59 % (each statement and commit costs Postgres far more than a row).
+const GATHER_YIELDS: usize = 16;
+/// Idle this long, the writer's connection is pinged before it is used again.
+const QUIET: Duration = Duration::from_secs(30);
 
 struct Pending {
     record: AuditRecord,
@@ -63,6 +75,35 @@ pub struct AuditLog {
     queue: mpsc::Sender<Pending>,
     store: AuditStore,
     heads: Arc<HeadSink>,
+    coming: Arc<AtomicUsize>,
+}
+
+/// The audit row of a call in progress: filled in as the call goes, written by
+/// [`AuditLog::record`]. While it exists the writer knows one more row is on its way.
+#[derive(Debug)]
+pub struct CallRow {
+    record: AuditRecord,
+    coming: Arc<AtomicUsize>,
+}
+
+impl std::ops::Deref for CallRow {
+    type Target = AuditRecord;
+
+    fn deref(&self) -> &AuditRecord {
+        &self.record
+    }
+}
+
+impl std::ops::DerefMut for CallRow {
+    fn deref_mut(&mut self) -> &mut AuditRecord {
+        &mut self.record
+    }
+}
+
+impl Drop for CallRow {
+    fn drop(&mut self) {
+        self.coming.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 impl AuditLog {
@@ -70,11 +111,13 @@ impl AuditLog {
     pub fn start(pool: PgPool, heads: HeadSink, export_every: Duration) -> Self {
         let store = AuditStore::new(pool);
         let (queue, receiver) = mpsc::channel(QUEUE);
-        tokio::spawn(write(store.clone(), receiver));
+        let coming = Arc::new(AtomicUsize::new(0));
+        tokio::spawn(write(store.clone(), receiver, Arc::clone(&coming)));
         let log = Self {
             queue,
             store,
             heads: Arc::new(heads),
+            coming,
         };
         let exporter = log.clone();
         tokio::spawn(async move {
@@ -92,13 +135,24 @@ impl AuditLog {
         log
     }
 
-    /// Writes `record`, returning once it is committed.
-    pub async fn record(&self, record: AuditRecord) -> Result<(), AuditUnavailable> {
+    /// Starts the row of a call: `record` is completed as the call goes, then written.
+    pub fn begin(&self, record: AuditRecord) -> CallRow {
+        self.coming.fetch_add(1, Ordering::Relaxed);
+        CallRow {
+            record,
+            coming: Arc::clone(&self.coming),
+        }
+    }
+
+    /// Writes the call's row, returning once it is committed.
+    pub async fn record(&self, mut row: CallRow) -> Result<(), AuditUnavailable> {
         let (done, committed) = oneshot::channel();
-        self.queue
-            .send(Pending { record, done })
-            .await
-            .map_err(|_| AuditUnavailable)?;
+        let placeholder = AuditRecord::new("", time::OffsetDateTime::UNIX_EPOCH);
+        let record = std::mem::replace(&mut row.record, placeholder);
+        let sent = self.queue.send(Pending { record, done }).await;
+        // Queued (or refused): no longer on its way.
+        drop(row);
+        sent.map_err(|_| AuditUnavailable)?;
         match committed.await {
             Ok(true) => Ok(()),
             _ => Err(AuditUnavailable),
@@ -178,49 +232,115 @@ impl AuditLog {
     }
 }
 
-async fn write(store: AuditStore, mut queue: mpsc::Receiver<Pending>) {
+async fn write(store: AuditStore, mut queue: mpsc::Receiver<Pending>, coming: Arc<AtomicUsize>) {
     // The head this writer last saw; `None` after an error, to be read again.
     let mut head: Option<(i64, [u8; 32])> = None;
+    let mut conn = Connection::default();
     while let Some(first) = queue.recv().await {
         let mut batch = vec![first];
-        while batch.len() < BATCH {
-            match queue.try_recv() {
-                Ok(next) => batch.push(next),
-                Err(_) => break,
+        let mut yields = 0;
+        loop {
+            while batch.len() < BATCH {
+                match queue.try_recv() {
+                    Ok(next) => batch.push(next),
+                    Err(_) => break,
+                }
             }
+            // Under load, let the calls already running reach their rows first: a few turns of
+            // the scheduler, no timer (a lone caller's row does not wait at all).
+            if batch.len() >= BATCH
+                || yields == GATHER_YIELDS
+                || coming.load(Ordering::Relaxed) < SIBLINGS
+            {
+                break;
+            }
+            yields += 1;
+            tokio::task::yield_now().await;
         }
-        let records: Vec<AuditRecord> = batch.iter().map(|p| p.record.clone()).collect();
-        let ok = match append(&store, &mut head, &records).await {
+        let (records, done): (Vec<AuditRecord>, Vec<_>) =
+            batch.into_iter().map(|p| (p.record, p.done)).unzip();
+        let ok = match append(&store, &mut conn, &mut head, &records).await {
             Ok(()) => true,
             Err(e) => {
                 head = None;
+                conn.broken();
                 tracing::error!(error = %e, rows = records.len(), "audit write failed");
                 false
             }
         };
-        for pending in batch {
-            let _ = pending.done.send(ok);
+        for done in done {
+            let _ = done.send(ok);
         }
+    }
+}
+
+/// The writer's own connection, outside the pool: a pooled connection is pinged on every
+/// acquire, one more round trip before each commit. After a quiet spell it is pinged once, so
+/// a connection the network dropped meanwhile fails no call.
+#[derive(Default)]
+struct Connection {
+    live: Option<(PgConnection, Instant)>,
+}
+
+impl Connection {
+    async fn get(&mut self, store: &AuditStore) -> Result<&mut PgConnection, sqlx::Error> {
+        if let Some((mut conn, used)) = self.live.take()
+            && (used.elapsed() < QUIET || conn.ping().await.is_ok())
+        {
+            return Ok(&mut self.live.insert((conn, Instant::now())).0);
+        }
+        let conn = store.pool().connect_options().connect().await?;
+        Ok(&mut self.live.insert((conn, Instant::now())).0)
+    }
+
+    fn broken(&mut self) {
+        self.live = None;
     }
 }
 
 /// Appends after the head this writer knows, reading it again when another writer moved it.
 async fn append(
     store: &AuditStore,
+    conn: &mut Connection,
     head: &mut Option<(i64, [u8; 32])>,
     records: &[AuditRecord],
 ) -> Result<(), sqlx::Error> {
+    let conn = conn.get(store).await?;
     loop {
         let known = match *head {
             Some(known) => known,
-            None => store.head().await?,
+            None => store::head(conn).await?,
         };
-        match store.append_after(known, records).await? {
+        match store::append_after(conn, known, records).await? {
             Some(new_head) => {
                 *head = Some(new_head);
                 return Ok(());
             }
             None => *head = None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_call_row_counts_as_coming_until_it_is_gone_however_the_call_ends() {
+        let coming = Arc::new(AtomicUsize::new(0));
+        let row = |coming: &Arc<AtomicUsize>| {
+            coming.fetch_add(1, Ordering::Relaxed);
+            CallRow {
+                record: AuditRecord::new("/m", time::OffsetDateTime::UNIX_EPOCH),
+                coming: Arc::clone(coming),
+            }
+        };
+        let (a, b) = (row(&coming), row(&coming));
+        assert_eq!(coming.load(Ordering::Relaxed), 2);
+        // A call cancelled before its row was written drops it unwritten.
+        drop(a);
+        assert_eq!(coming.load(Ordering::Relaxed), 1);
+        drop(b);
+        assert_eq!(coming.load(Ordering::Relaxed), 0);
     }
 }

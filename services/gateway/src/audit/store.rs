@@ -3,7 +3,7 @@
 //! nothing, reads the head again and retries — two writers can never fork the chain, and the
 //! usual append is one statement, one round trip.
 
-use sqlx::{PgPool, Postgres, QueryBuilder};
+use sqlx::{PgConnection, PgPool, Postgres, QueryBuilder};
 use time::OffsetDateTime;
 
 use super::chain::{AuditRecord, GENESIS, Verdict, Walker};
@@ -84,6 +84,11 @@ impl AuditStore {
         Self { pool }
     }
 
+    /// The pool it reads and writes through.
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
     /// Appends `records` in order after `head` (the last sequence and hash this writer knows) in
     /// one statement; returns the new head. `Ok(None)` when another writer got there first (the
     /// first sequence is taken): nothing was written, read the head again and retry. Dense,
@@ -93,52 +98,7 @@ impl AuditStore {
         head: (i64, [u8; 32]),
         records: &[AuditRecord],
     ) -> Result<Option<(i64, [u8; 32])>, sqlx::Error> {
-        let (mut sequence, mut previous) = head;
-        let mut rows = Vec::with_capacity(records.len());
-        for record in records {
-            sequence += 1;
-            previous = record.link(&previous, sequence);
-            rows.push((sequence, record, previous));
-        }
-        // One statement text whatever the batch size (columns as arrays): a VALUES list per size
-        // would be prepared and cached anew on every pooled connection for every size seen, and
-        // the suite's memory crept up for as long as new sizes kept appearing. Each row's own
-        // text arrays travel as JSON (Postgres arrays of arrays must be rectangular).
-        let json = |names: &[String]| serde_json::to_string(names).unwrap_or_else(|_| "[]".into());
-        let written = sqlx::query(
-            "INSERT INTO gateway.audit_events (sequence, at, caller, roles, tenant, method, \
-                 resource_names, status_code, refusal_cause, trace_id, hash) \
-             SELECT r.sequence, r.at, r.caller, \
-                    ARRAY(SELECT jsonb_array_elements_text(r.roles::jsonb)), r.tenant, r.method, \
-                    ARRAY(SELECT jsonb_array_elements_text(r.resource_names::jsonb)), \
-                    r.status_code, r.refusal_cause, r.trace_id, r.hash \
-             FROM UNNEST($1::bigint[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], \
-                         $6::text[], $7::text[], $8::int4[], $9::text[], $10::text[], $11::bytea[]) \
-                  AS r(sequence, at, caller, roles, tenant, method, resource_names, status_code, \
-                       refusal_cause, trace_id, hash) \
-             ORDER BY r.sequence",
-        )
-        .bind(rows.iter().map(|(sequence, _, _)| *sequence).collect::<Vec<i64>>())
-        .bind(rows.iter().map(|(_, r, _)| r.at).collect::<Vec<_>>())
-        .bind(rows.iter().map(|(_, r, _)| r.caller.as_str()).collect::<Vec<_>>())
-        .bind(rows.iter().map(|(_, r, _)| json(&r.roles)).collect::<Vec<_>>())
-        .bind(rows.iter().map(|(_, r, _)| r.tenant.as_str()).collect::<Vec<_>>())
-        .bind(rows.iter().map(|(_, r, _)| r.method.as_str()).collect::<Vec<_>>())
-        .bind(rows.iter().map(|(_, r, _)| json(&r.resource_names)).collect::<Vec<_>>())
-        .bind(rows.iter().map(|(_, r, _)| r.status_code).collect::<Vec<i32>>())
-        .bind(rows.iter().map(|(_, r, _)| r.refusal_cause.as_str()).collect::<Vec<_>>())
-        .bind(rows.iter().map(|(_, r, _)| r.trace_id.as_str()).collect::<Vec<_>>())
-        .bind(rows.iter().map(|(_, _, hash)| hash.to_vec()).collect::<Vec<Vec<u8>>>())
-        .execute(&self.pool)
-        .await;
-        // A sequence already taken means a stale head. The statement is all or nothing: with
-        // `ON CONFLICT DO NOTHING` the rows past another writer's shorter batch would land,
-        // linked to the stale head, and fork the chain.
-        match written {
-            Ok(_) => Ok(Some((sequence, previous))),
-            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Ok(None),
-            Err(e) => Err(e),
-        }
+        append_after(&mut *self.pool.acquire().await?, head, records).await
     }
 
     /// Appends `records` after the current head, retrying while other writers move it.
@@ -228,13 +188,134 @@ impl AuditStore {
 
     /// The current head: last sequence and hash (0 and the genesis hash when empty).
     pub async fn head(&self) -> Result<(i64, [u8; 32]), sqlx::Error> {
-        let head: Option<(i64, Vec<u8>)> = sqlx::query_as(
-            "SELECT sequence, hash FROM gateway.audit_events ORDER BY sequence DESC LIMIT 1",
-        )
-        .fetch_optional(&self.pool)
-        .await?;
-        Ok(head.map_or((0, GENESIS), |(s, h)| {
-            (s, <[u8; 32]>::try_from(h.as_slice()).unwrap_or(GENESIS))
-        }))
+        head(&mut *self.pool.acquire().await?).await
     }
+}
+
+/// [`AuditStore::head`] on `conn`.
+pub(crate) async fn head(conn: &mut PgConnection) -> Result<(i64, [u8; 32]), sqlx::Error> {
+    let head: Option<(i64, Vec<u8>)> = sqlx::query_as(
+        "SELECT sequence, hash FROM gateway.audit_events ORDER BY sequence DESC LIMIT 1",
+    )
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(head.map_or((0, GENESIS), |(s, h)| {
+        (s, <[u8; 32]>::try_from(h.as_slice()).unwrap_or(GENESIS))
+    }))
+}
+
+/// [`AuditStore::append_after`] on `conn`: the log's writer keeps one connection for its appends
+/// (a pooled connection is pinged on every acquire, one more round trip before each commit).
+pub(crate) async fn append_after(
+    conn: &mut PgConnection,
+    head: (i64, [u8; 32]),
+    records: &[AuditRecord],
+) -> Result<Option<(i64, [u8; 32])>, sqlx::Error> {
+    let (mut sequence, mut previous) = head;
+    let mut rows = Vec::with_capacity(records.len());
+    for record in records {
+        sequence += 1;
+        previous = record.link(&previous, sequence);
+        rows.push((sequence, record, previous));
+    }
+    // One statement text whatever the batch size (columns as arrays): a VALUES list per size
+    // would be prepared and cached anew on every pooled connection for every size seen, and
+    // the suite's memory crept up for as long as new sizes kept appearing. Each row's own
+    // text arrays travel as array literals cast per row (Postgres arrays of arrays must be
+    // rectangular; a JSON subquery per row cost Postgres ~50 µs more per statement).
+    let written = sqlx::query(
+        "INSERT INTO gateway.audit_events (sequence, at, caller, roles, tenant, method, \
+             resource_names, status_code, refusal_cause, trace_id, hash) \
+         SELECT r.sequence, r.at, r.caller, \
+                r.roles::text[], r.tenant, r.method, r.resource_names::text[], \
+                r.status_code, r.refusal_cause, r.trace_id, r.hash \
+         FROM UNNEST($1::bigint[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], \
+                     $6::text[], $7::text[], $8::int4[], $9::text[], $10::text[], $11::bytea[]) \
+              AS r(sequence, at, caller, roles, tenant, method, resource_names, status_code, \
+                   refusal_cause, trace_id, hash) \
+         ORDER BY r.sequence",
+    )
+    .bind(
+        rows.iter()
+            .map(|(sequence, _, _)| *sequence)
+            .collect::<Vec<i64>>(),
+    )
+    .bind(rows.iter().map(|(_, r, _)| r.at).collect::<Vec<_>>())
+    .bind(
+        rows.iter()
+            .map(|(_, r, _)| r.caller.as_str())
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        rows.iter()
+            .map(|(_, r, _)| array_literal(&r.roles))
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        rows.iter()
+            .map(|(_, r, _)| r.tenant.as_str())
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        rows.iter()
+            .map(|(_, r, _)| r.method.as_str())
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        rows.iter()
+            .map(|(_, r, _)| array_literal(&r.resource_names))
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        rows.iter()
+            .map(|(_, r, _)| r.status_code)
+            .collect::<Vec<i32>>(),
+    )
+    .bind(
+        rows.iter()
+            .map(|(_, r, _)| r.refusal_cause.as_str())
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        rows.iter()
+            .map(|(_, r, _)| r.trace_id.as_str())
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        rows.iter()
+            .map(|(_, _, hash)| hash.to_vec())
+            .collect::<Vec<Vec<u8>>>(),
+    )
+    .execute(&mut *conn)
+    .await;
+    // A sequence already taken means a stale head. The statement is all or nothing: with
+    // `ON CONFLICT DO NOTHING` the rows past another writer's shorter batch would land,
+    // linked to the stale head, and fork the chain.
+    match written {
+        Ok(_) => Ok(Some((sequence, previous))),
+        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// `items` as a Postgres array literal: every element double-quoted, with `"` and `\` escaped,
+/// so any text (commas, braces, `NULL`, the empty string) comes back exactly.
+fn array_literal(items: &[String]) -> String {
+    let mut out = String::with_capacity(2 + items.iter().map(|i| i.len() + 3).sum::<usize>());
+    out.push('{');
+    for (k, item) in items.iter().enumerate() {
+        if k > 0 {
+            out.push(',');
+        }
+        out.push('"');
+        for c in item.chars() {
+            if c == '"' || c == '\\' {
+                out.push('\\');
+            }
+            out.push(c);
+        }
+        out.push('"');
+    }
+    out.push('}');
+    out
 }
