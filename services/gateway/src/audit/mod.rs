@@ -79,30 +79,52 @@ pub struct AuditLog {
 }
 
 /// The audit row of a call in progress: filled in as the call goes, written by
-/// [`AuditLog::record`]. While it exists the writer knows one more row is on its way.
+/// [`AuditLog::record`]. While it exists the writer knows one more row is on its way. A call
+/// that ends without writing it (the caller cancelled, so the server dropped the call mid-way)
+/// still leaves its row, as `CANCELLED`: a service may have acted on it.
 #[derive(Debug)]
 pub struct CallRow {
-    record: AuditRecord,
+    /// `None` once handed to the writer.
+    record: Option<AuditRecord>,
+    queue: mpsc::Sender<Pending>,
     coming: Arc<AtomicUsize>,
+}
+
+impl CallRow {
+    fn take(&mut self) -> AuditRecord {
+        self.coming.fetch_sub(1, Ordering::Relaxed);
+        self.record.take().expect("a row is taken once")
+    }
 }
 
 impl std::ops::Deref for CallRow {
     type Target = AuditRecord;
 
     fn deref(&self) -> &AuditRecord {
-        &self.record
+        self.record.as_ref().expect("present until written")
     }
 }
 
 impl std::ops::DerefMut for CallRow {
     fn deref_mut(&mut self) -> &mut AuditRecord {
-        &mut self.record
+        self.record.as_mut().expect("present until written")
     }
 }
 
 impl Drop for CallRow {
     fn drop(&mut self) {
-        self.coming.fetch_sub(1, Ordering::Relaxed);
+        if self.record.is_none() {
+            return;
+        }
+        let mut record = self.take();
+        record.status_code = tonic::Code::Cancelled as i32;
+        record.refusal_cause = "the call ended before it was answered: the caller cancelled".into();
+        record.at = chain::to_micros(time::OffsetDateTime::now_utc());
+        // Nobody waits for this row; a full queue is the only way to lose it.
+        let (done, _) = oneshot::channel();
+        if self.queue.try_send(Pending { record, done }).is_err() {
+            tracing::error!("the row of a cancelled call could not be queued");
+        }
     }
 }
 
@@ -139,7 +161,8 @@ impl AuditLog {
     pub fn begin(&self, record: AuditRecord) -> CallRow {
         self.coming.fetch_add(1, Ordering::Relaxed);
         CallRow {
-            record,
+            record: Some(record),
+            queue: self.queue.clone(),
             coming: Arc::clone(&self.coming),
         }
     }
@@ -147,12 +170,11 @@ impl AuditLog {
     /// Writes the call's row, returning once it is committed.
     pub async fn record(&self, mut row: CallRow) -> Result<(), AuditUnavailable> {
         let (done, committed) = oneshot::channel();
-        let placeholder = AuditRecord::new("", time::OffsetDateTime::UNIX_EPOCH);
-        let record = std::mem::replace(&mut row.record, placeholder);
-        let sent = self.queue.send(Pending { record, done }).await;
-        // Queued (or refused): no longer on its way.
-        drop(row);
-        sent.map_err(|_| AuditUnavailable)?;
+        let record = row.take();
+        self.queue
+            .send(Pending { record, done })
+            .await
+            .map_err(|_| AuditUnavailable)?;
         match committed.await {
             Ok(true) => Ok(()),
             _ => Err(AuditUnavailable),
@@ -325,22 +347,33 @@ async fn append(
 mod tests {
     use super::*;
 
-    #[test]
-    fn a_call_row_counts_as_coming_until_it_is_gone_however_the_call_ends() {
+    #[tokio::test]
+    async fn a_call_row_is_coming_until_written_and_a_dropped_one_is_written_as_cancelled() {
+        let (queue, mut receiver) = mpsc::channel(4);
         let coming = Arc::new(AtomicUsize::new(0));
-        let row = |coming: &Arc<AtomicUsize>| {
+        let begin = |method: &str| {
             coming.fetch_add(1, Ordering::Relaxed);
             CallRow {
-                record: AuditRecord::new("/m", time::OffsetDateTime::UNIX_EPOCH),
-                coming: Arc::clone(coming),
+                record: Some(AuditRecord::new(method, time::OffsetDateTime::now_utc())),
+                queue: queue.clone(),
+                coming: Arc::clone(&coming),
             }
         };
-        let (a, b) = (row(&coming), row(&coming));
+        let (mut answered, cancelled) = (begin("/answered"), begin("/cancelled"));
         assert_eq!(coming.load(Ordering::Relaxed), 2);
-        // A call cancelled before its row was written drops it unwritten.
-        drop(a);
+        let record = answered.take();
+        assert_eq!(record.method, "/answered");
+        drop(answered);
         assert_eq!(coming.load(Ordering::Relaxed), 1);
-        drop(b);
+        assert!(
+            receiver.try_recv().is_err(),
+            "a written row is not queued twice"
+        );
+        // The server dropped the call before it was answered.
+        drop(cancelled);
         assert_eq!(coming.load(Ordering::Relaxed), 0);
+        let row = receiver.try_recv().expect("queued").record;
+        assert_eq!(row.method, "/cancelled");
+        assert_eq!(row.status_code, tonic::Code::Cancelled as i32);
     }
 }

@@ -88,6 +88,44 @@ async fn a_hung_backend_is_deadline_exceeded_at_the_callers_deadline_not_cancell
     assert_eq!(rows[0].record.status_code, Code::DeadlineExceeded as i32);
 }
 
+/// The caller gives up (no deadline told): the gateway drops the call, and its row still says so.
+#[tokio::test]
+async fn a_call_the_caller_cancels_is_audited_as_cancelled() {
+    let gw = gateway_with(&hung_backend().await, Limits::default()).await;
+    let call = get_with_deadline(&gw, "x".into(), None);
+    assert!(
+        tokio::time::timeout(Duration::from_millis(300), call)
+            .await
+            .is_err(),
+        "the hung backend never answers"
+    );
+    let store = dps_gateway::audit::store::AuditStore::new(gw.db.pool().clone());
+    let filter = dps_gateway::audit::store::EventFilter {
+        tenant: "acme-north".into(),
+        ..Default::default()
+    };
+    let waited = Instant::now();
+    let row = loop {
+        if let Some(row) = store
+            .list(&filter, 5)
+            .await
+            .expect("list")
+            .into_iter()
+            .next()
+        {
+            break row;
+        }
+        assert!(
+            waited.elapsed() < Duration::from_secs(5),
+            "no row for the cancelled call"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(row.record.method, GET);
+    assert_eq!(row.record.status_code, Code::Cancelled as i32);
+    assert!(gw.audit.verify().await.expect("verify").intact());
+}
+
 #[tokio::test]
 async fn a_call_without_a_deadline_still_ends_at_the_gateways_default() {
     let limits = Limits {
