@@ -240,47 +240,15 @@ pub(crate) async fn append_after(
             .map(|(sequence, _, _)| *sequence)
             .collect::<Vec<i64>>(),
     )
-    .bind(rows.iter().map(|(_, r, _)| r.at).collect::<Vec<_>>())
-    .bind(
-        rows.iter()
-            .map(|(_, r, _)| r.caller.as_str())
-            .collect::<Vec<_>>(),
-    )
-    .bind(
-        rows.iter()
-            .map(|(_, r, _)| array_literal(&r.roles))
-            .collect::<Vec<_>>(),
-    )
-    .bind(
-        rows.iter()
-            .map(|(_, r, _)| r.tenant.as_str())
-            .collect::<Vec<_>>(),
-    )
-    .bind(
-        rows.iter()
-            .map(|(_, r, _)| r.method.as_str())
-            .collect::<Vec<_>>(),
-    )
-    .bind(
-        rows.iter()
-            .map(|(_, r, _)| array_literal(&r.resource_names))
-            .collect::<Vec<_>>(),
-    )
-    .bind(
-        rows.iter()
-            .map(|(_, r, _)| r.status_code)
-            .collect::<Vec<i32>>(),
-    )
-    .bind(
-        rows.iter()
-            .map(|(_, r, _)| r.refusal_cause.as_str())
-            .collect::<Vec<_>>(),
-    )
-    .bind(
-        rows.iter()
-            .map(|(_, r, _)| r.trace_id.as_str())
-            .collect::<Vec<_>>(),
-    )
+    .bind(column(&rows, |r| r.at))
+    .bind(column(&rows, |r| r.caller.as_str()))
+    .bind(column(&rows, |r| array_literal(&r.roles)))
+    .bind(column(&rows, |r| r.tenant.as_str()))
+    .bind(column(&rows, |r| r.method.as_str()))
+    .bind(column(&rows, |r| array_literal(&r.resource_names)))
+    .bind(column(&rows, |r| r.status_code))
+    .bind(column(&rows, |r| r.refusal_cause.as_str()))
+    .bind(column(&rows, |r| r.trace_id.as_str()))
     .bind(
         rows.iter()
             .map(|(_, _, hash)| hash.to_vec())
@@ -296,6 +264,14 @@ pub(crate) async fn append_after(
         Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Ok(None),
         Err(e) => Err(e),
     }
+}
+
+/// One column of a batch: `field` of every record, in order.
+fn column<'a, T>(
+    rows: &[(i64, &'a AuditRecord, [u8; 32])],
+    field: impl Fn(&'a AuditRecord) -> T,
+) -> Vec<T> {
+    rows.iter().map(|(_, record, _)| field(record)).collect()
 }
 
 /// `items` as a Postgres array literal: every element double-quoted, with `"` and `\` escaped,
